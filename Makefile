@@ -1,0 +1,32 @@
+# Every go command needs Go 1.27 (PocketBase v0.40); the go command fetches it.
+export GOTOOLCHAIN := go1.27.3
+
+BIN := bin/heartbeat-monitor
+
+.PHONY: run build test test-race bench generate fmt vet
+
+## run: build and serve on 127.0.0.1:8090 with the data in ./pb_data
+run: build
+	@echo "First time? Create the admin account in another terminal:"
+	@echo "  $(BIN) superuser upsert you@example.com 'a-long-password' --dir pb_data"
+	@echo "then open http://127.0.0.1:8090/_/ to add services."
+	$(BIN) serve --http 127.0.0.1:8090 --dir pb_data --dev=false
+
+build:
+	CGO_ENABLED=0 go build -o $(BIN) .
+
+## test: every test, with -race on the packages with concurrency
+test:
+	go vet ./...
+	go test -count=1 ./...
+	go test -count=1 -race ./ingest/...
+
+## bench: ingest throughput/latency against the one-insert floor, render benchmark
+bench:
+	bash scripts/bench.sh
+
+generate:
+	go tool templ generate
+
+fmt:
+	gofmt -w .

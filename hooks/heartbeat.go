@@ -1,0 +1,154 @@
+package hooks
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// beatResult is one entry of a batch reply.
+type beatResult struct {
+	ServiceID string `json:"serviceId"`
+	Success   bool   `json:"success"`
+	Timestamp string `json:"timestamp,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+type heartbeatReply struct {
+	Success   bool         `json:"success"`
+	Message   string       `json:"message"`
+	Timestamp string       `json:"timestamp,omitempty"`
+	Results   []beatResult `json:"results,omitempty"`
+}
+
+const errRateLimited = "Rate limit exceeded"
+
+// heartbeatCreate is POST /api/heartbeat: parse, authorise, rate-limit, commit, answer.
+// It answers 2xx only after the beats are committed.
+func (s *server) heartbeatCreate(e *core.RequestEvent) error {
+	body, err := io.ReadAll(io.LimitReader(e.Request.Body, monitor.MaxBodyBytes+1))
+	if err != nil {
+		return fail(e, http.StatusBadRequest, "Could not read request body")
+	}
+	if len(body) > monitor.MaxBodyBytes {
+		return fail(e, http.StatusRequestEntityTooLarge, "Request body too large (max 64 KiB)")
+	}
+	req, err := monitor.ParseHeartbeat(body)
+	if err != nil {
+		return fail(e, http.StatusBadRequest, err.Error())
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if req.Batch {
+		return s.heartbeatBatch(e, req, now)
+	}
+
+	b := req.Beats[0]
+	key := bearer(e.Request)
+	if key == "" {
+		key = b.Token
+	}
+	grant, refusal := s.reg.AuthorizeBeat(b.ServiceID, key)
+	switch refusal {
+	case monitor.ErrUnknownService:
+		return fail(e, http.StatusNotFound, refusal)
+	case monitor.ErrInvalidKey:
+		return fail(e, http.StatusUnauthorized, refusal)
+	}
+	if ok, wait := s.limiter.Allow(grant.LimitKey(), 1, now); !ok {
+		retryAfter(e, wait)
+		return fail(e, http.StatusTooManyRequests, errRateLimited)
+	}
+	if stored, err := s.store(e, []ingest.Beat{s.beat(e, grant, b, now)}); !stored {
+		return err
+	}
+	return writeJSON(e, http.StatusOK, heartbeatReply{Success: true, Message: "Heartbeat received", Timestamp: iso(now)})
+}
+
+// heartbeatBatch answers a batch: 200 when every entry is stored, 207 when some are,
+// 400 (or 429 when the limit alone refused them) when none is.
+func (s *server) heartbeatBatch(e *core.RequestEvent, req monitor.Request, now time.Time) error {
+	header := bearer(e.Request)
+	results := make([]beatResult, len(req.Beats))
+	beats := make([]ingest.Beat, 0, len(req.Beats))
+	limited, wait := 0, time.Duration(0)
+	for i, b := range req.Beats {
+		results[i] = beatResult{ServiceID: b.ServiceID, Error: req.EntryErrors[i]}
+		if results[i].Error != "" {
+			continue
+		}
+		key := b.Token
+		if key == "" {
+			key = header
+		}
+		grant, refusal := s.reg.AuthorizeBeat(b.ServiceID, key)
+		if refusal != "" {
+			results[i].Error = refusal
+			continue
+		}
+		if ok, w := s.limiter.Allow(grant.LimitKey(), 1, now); !ok {
+			results[i].Error = errRateLimited
+			limited++
+			wait = max(wait, w)
+			continue
+		}
+		results[i].Success, results[i].Timestamp = true, iso(now)
+		beats = append(beats, s.beat(e, grant, b, now))
+	}
+	if stored, err := s.store(e, beats); !stored {
+		return err
+	}
+
+	failed := len(results) - len(beats)
+	switch {
+	case failed == 0:
+		return writeJSON(e, http.StatusOK, heartbeatReply{Success: true, Timestamp: iso(now),
+			Message: fmt.Sprintf("Batch heartbeat received for %d service(s)", len(beats)), Results: results})
+	case len(beats) > 0:
+		return writeJSON(e, http.StatusMultiStatus, heartbeatReply{Success: true, Timestamp: iso(now),
+			Message: fmt.Sprintf("Partial success: %d succeeded, %d failed", len(beats), failed), Results: results})
+	case limited == failed:
+		retryAfter(e, wait)
+		return writeJSON(e, http.StatusTooManyRequests, heartbeatReply{Message: errRateLimited, Results: results})
+	}
+	return writeJSON(e, http.StatusBadRequest, heartbeatReply{Message: "All heartbeats failed", Results: results})
+}
+
+func (s *server) beat(e *core.RequestEvent, g ingest.Grant, b monitor.Beat, now time.Time) ingest.Beat {
+	ua := e.Request.UserAgent()
+	if len(ua) > 500 {
+		ua = ua[:500]
+	}
+	return ingest.Beat{
+		ServiceRecordID: g.Service.RecordID,
+		APIKeyID:        g.APIKeyID,
+		Status:          b.Status,
+		Message:         b.Message,
+		Metadata:        b.Metadata,
+		SourceIP:        e.RealIP(),
+		UserAgent:       ua,
+		At:              now,
+	}
+}
+
+// store commits beats and reports true, or answers with the 503 the client should retry
+// on and reports false with the error of writing that answer.
+func (s *server) store(e *core.RequestEvent, beats []ingest.Beat) (bool, error) {
+	err := s.writer.Submit(e.Request.Context(), beats)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ingest.ErrQueueFull), errors.Is(err, ingest.ErrClosed):
+		retryAfter(e, time.Second)
+		return false, fail(e, http.StatusServiceUnavailable, "Server busy, retry later")
+	default:
+		s.app.Logger().Error("heartbeat commit failed", "error", err)
+		retryAfter(e, 5*time.Second)
+		return false, fail(e, http.StatusServiceUnavailable, "Heartbeat could not be stored, retry later")
+	}
+}

@@ -1,0 +1,128 @@
+// Package hooks wires the monitor into PocketBase: Register lists every route, record
+// hook and cron job in one place; each resource has its own file.
+package hooks
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Config holds the server's own flags. Register keeps a pointer: the values are read when
+// the server starts, after the command line has been parsed.
+type Config struct {
+	PublicStatus      bool // anonymous reads of /api/status, /api/logs and /api/services
+	RateLimit         int  // beats a minute per (key, service); 0 turns the limit off
+	QueueSize         int  // beats waiting for a commit before the server answers 503
+	KeepHeartbeats    int  // newest heartbeats kept per service
+	KeepLogs          int  // newest staleness logs kept per service
+	KeepSummaries     int  // newest summaries kept
+	KeepIncidentsDays int  // days closed incidents are kept
+}
+
+// DefaultConfig is the configuration the flags default to.
+func DefaultConfig() Config {
+	return Config{RateLimit: 120, QueueSize: 10000, KeepHeartbeats: 100, KeepLogs: 100, KeepSummaries: 1000, KeepIncidentsDays: 400}
+}
+
+// server is the state shared by the handlers: the hot-path registry, limiter and writer.
+type server struct {
+	app     core.App
+	cfg     *Config
+	reg     *ingest.Registry
+	limiter *ingest.Limiter
+	writer  *ingest.Writer
+	now     func() time.Time
+}
+
+// Register binds every route, record hook and cron job of the monitor to app.
+func Register(app core.App, cfg *Config) {
+	s := &server{app: app, cfg: cfg, reg: ingest.NewRegistry(), now: time.Now}
+
+	bindRegistryHooks(app, s)
+	bindServiceDefaults(app)
+
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		if err := s.start(); err != nil {
+			return err
+		}
+		bindHeartbeatApi(se, s)
+		bindReadApi(se, s)
+		return se.Next()
+	})
+	app.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {
+		s.stop()
+		return te.Next()
+	})
+
+	app.Cron().MustAdd("staleness", "* * * * *", s.cronJob("staleness", func() error { return s.checkStaleness(s.now()) }))
+	app.Cron().MustAdd("retention", "*/10 * * * *", s.cronJob("retention", func() error { return s.prune(s.now()) }))
+}
+
+// start loads the registry and starts the writer; it runs once the database is open.
+func (s *server) start() error {
+	if err := s.loadRegistry(); err != nil {
+		return fmt.Errorf("hooks: load registry: %w", err)
+	}
+	db, ok := s.app.NonconcurrentDB().(*dbx.DB)
+	if !ok {
+		return fmt.Errorf("hooks: unexpected write db type %T", s.app.NonconcurrentDB())
+	}
+	s.limiter = ingest.NewLimiter(s.cfg.RateLimit)
+	s.writer = ingest.NewWriter(db.DB(), s.cfg.QueueSize)
+	return nil
+}
+
+// stop commits every queued beat before the database closes (SIGTERM drains, it does
+// not drop). PocketBase has stopped the HTTP server by the time this runs.
+func (s *server) stop() {
+	if s.writer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.writer.Close(ctx); err != nil {
+		s.app.Logger().Error("heartbeat writer did not drain", "error", err)
+	}
+}
+
+// cronJob wraps a cron body so a panic or error is logged instead of killing the process.
+func (s *server) cronJob(name string, fn func() error) func() {
+	return func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.app.Logger().Error("cron panic", "job", name, "panic", fmt.Sprint(r))
+			}
+		}()
+		if err := fn(); err != nil {
+			s.app.Logger().Error("cron failed", "job", name, "error", err)
+		}
+	}
+}
+
+func bindHeartbeatApi(se *core.ServeEvent, s *server) {
+	se.Router.POST("/api/heartbeat", s.heartbeatCreate).
+		Bind(apis.SkipSuccessActivityLog()).
+		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // beats carry service keys, never PocketBase tokens
+}
+
+func bindReadApi(se *core.ServeEvent, s *server) {
+	se.Router.GET("/api/status", s.statusGet).BindFunc(s.requireReader)
+	se.Router.GET("/api/services", s.servicesList).BindFunc(s.requireReader)
+	// PocketBase owns GET /api/logs (the admin log viewer); ours answers only when a
+	// serviceId is asked for, so it is a router-level middleware, not a second route.
+	se.Router.BindFunc(func(e *core.RequestEvent) error {
+		if e.Request.Method == "GET" && e.Request.URL.Path == "/api/logs" && e.Request.URL.Query().Has("serviceId") {
+			if !s.canRead(e) {
+				return unauthorized(e)
+			}
+			return s.logsList(e)
+		}
+		return e.Next()
+	})
+}

@@ -1,0 +1,180 @@
+// Package ingest is the heartbeat hot path: an in-memory registry of services and keys,
+// a per-key rate limiter, and the group-commit writer that makes a 2xx mean "committed".
+package ingest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"sync"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+)
+
+// Scope is a permission an api_keys key can carry.
+type Scope string
+
+// The scopes of api_keys records.
+const (
+	ScopeHeartbeat Scope = "heartbeat"
+	ScopeRead      Scope = "read"
+	ScopeAlert     Scope = "alert"
+)
+
+// Service is what the hot path knows about a service record.
+type Service struct {
+	RecordID  string
+	ServiceID string
+	keyDigest [sha256.Size]byte
+	hasKey    bool
+}
+
+// APIKey is an api_keys record as the hot path needs it.
+type APIKey struct {
+	ID       string
+	Key      string
+	Services []string // service record ids; empty means every service
+	Scopes   []Scope
+	Disabled bool
+}
+
+type apiKey struct {
+	id       string
+	digest   [sha256.Size]byte
+	services map[string]struct{} // nil: every service
+	scopes   map[Scope]bool
+}
+
+// Registry holds services and keys in memory so a beat is authorised without a query.
+// Record hooks keep it current, so an admin edit applies to the next request.
+type Registry struct {
+	mu       sync.RWMutex
+	services map[string]*Service // by serviceId
+	byRecord map[string]string   // record id -> serviceId
+	keys     []apiKey
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{services: map[string]*Service{}, byRecord: map[string]string{}}
+}
+
+// PutService adds or replaces a service (a rename of its serviceId included).
+func (r *Registry) PutService(recordID, serviceID, key string) {
+	s := &Service{RecordID: recordID, ServiceID: serviceID, hasKey: key != ""}
+	if key != "" {
+		s.keyDigest = sha256.Sum256([]byte(key))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.byRecord[recordID]; ok {
+		delete(r.services, old)
+	}
+	r.services[serviceID] = s
+	r.byRecord[recordID] = serviceID
+}
+
+// DeleteService forgets a service.
+func (r *Registry) DeleteService(recordID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.byRecord[recordID]; ok {
+		delete(r.services, old)
+		delete(r.byRecord, recordID)
+	}
+}
+
+// SetAPIKeys replaces every api key; disabled and empty keys are left out.
+func (r *Registry) SetAPIKeys(keys []APIKey) {
+	list := make([]apiKey, 0, len(keys))
+	for _, k := range keys {
+		if k.Disabled || k.Key == "" {
+			continue
+		}
+		ak := apiKey{id: k.ID, digest: sha256.Sum256([]byte(k.Key)), scopes: map[Scope]bool{}}
+		for _, s := range k.Scopes {
+			ak.scopes[s] = true
+		}
+		if len(k.Services) > 0 {
+			ak.services = make(map[string]struct{}, len(k.Services))
+			for _, id := range k.Services {
+				ak.services[id] = struct{}{}
+			}
+		}
+		list = append(list, ak)
+	}
+	r.mu.Lock()
+	r.keys = list
+	r.mu.Unlock()
+}
+
+// Len is the number of services known.
+func (r *Registry) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.services)
+}
+
+// Grant is the outcome of authorising a beat: the service and which key allowed it.
+type Grant struct {
+	Service  Service
+	APIKeyID string // the api_keys record used; empty for the service's own key
+}
+
+// LimitKey identifies the (key, service) pair the rate limit counts against.
+func (g Grant) LimitKey() string {
+	if g.APIKeyID == "" {
+		return g.Service.RecordID
+	}
+	return g.APIKeyID + "/" + g.Service.RecordID
+}
+
+// AuthorizeBeat checks key for a beat to serviceID. It answers with one of the seed's
+// error strings (monitor.ErrUnknownService, monitor.ErrInvalidKey) when it refuses.
+// Keys are compared as SHA-256 digests in constant time, and every api key is compared
+// whatever matched before, so timing says nothing about a key's content.
+func (r *Registry) AuthorizeBeat(serviceID, key string) (Grant, string) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, ok := r.services[serviceID]
+	if !ok {
+		return Grant{}, monitor.ErrUnknownService
+	}
+	if key == "" {
+		return Grant{}, monitor.ErrInvalidKey
+	}
+	d := sha256.Sum256([]byte(key))
+	if s.hasKey && subtle.ConstantTimeCompare(d[:], s.keyDigest[:]) == 1 {
+		return Grant{Service: *s}, ""
+	}
+	if k := r.matchKey(d, ScopeHeartbeat); k != nil {
+		if _, covered := k.services[s.RecordID]; k.services == nil || covered {
+			return Grant{Service: *s, APIKeyID: k.id}, ""
+		}
+	}
+	return Grant{}, monitor.ErrInvalidKey
+}
+
+// AuthorizeScope reports the id of the enabled api key equal to key with scope, if any.
+func (r *Registry) AuthorizeScope(key string, scope Scope) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	d := sha256.Sum256([]byte(key))
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if k := r.matchKey(d, scope); k != nil {
+		return k.id, true
+	}
+	return "", false
+}
+
+// matchKey compares d with every key's digest; the caller holds r.mu.
+func (r *Registry) matchKey(d [sha256.Size]byte, scope Scope) *apiKey {
+	var found *apiKey
+	for i := range r.keys {
+		if subtle.ConstantTimeCompare(d[:], r.keys[i].digest[:]) == 1 && r.keys[i].scopes[scope] {
+			found = &r.keys[i]
+		}
+	}
+	return found
+}

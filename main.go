@@ -1,0 +1,28 @@
+// Command heartbeat-monitor is a self-hosted, push-based heartbeat monitor built on
+// PocketBase: services POST beats, the monitor notices when one goes quiet.
+package main
+
+import (
+	"log"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/hooks"
+	_ "github.com/heartbeat-monitor/heartbeat-monitor/migrations"
+	"github.com/pocketbase/pocketbase"
+)
+
+func main() {
+	app := pocketbase.New()
+	cfg := hooks.DefaultConfig()
+	f := app.RootCmd.PersistentFlags()
+	f.BoolVar(&cfg.PublicStatus, "publicStatus", cfg.PublicStatus, "allow anonymous reads of /api/status, /api/logs and /api/services")
+	f.IntVar(&cfg.RateLimit, "rateLimit", cfg.RateLimit, "heartbeats a minute allowed per key and service (0 turns the limit off)")
+	f.IntVar(&cfg.QueueSize, "ingestQueue", cfg.QueueSize, "heartbeats waiting to be committed before new ones get 503")
+	f.IntVar(&cfg.KeepHeartbeats, "keepHeartbeats", cfg.KeepHeartbeats, "newest heartbeats kept per service")
+	f.IntVar(&cfg.KeepLogs, "keepLogs", cfg.KeepLogs, "newest staleness logs kept per service")
+	f.IntVar(&cfg.KeepSummaries, "keepSummaries", cfg.KeepSummaries, "newest staleness summaries kept")
+	f.IntVar(&cfg.KeepIncidentsDays, "keepIncidentsDays", cfg.KeepIncidentsDays, "days closed incidents are kept")
+	hooks.Register(app, &cfg)
+	if err := app.Start(); err != nil {
+		log.Fatal(err)
+	}
+}
