@@ -42,6 +42,10 @@ type server struct {
 
 // Register binds every route, record hook and cron job of the monitor to app.
 func Register(app core.App, cfg *Config) {
+	register(app, cfg)
+}
+
+func register(app core.App, cfg *Config) *server {
 	s := &server{app: app, cfg: cfg, reg: ingest.NewRegistry(), now: time.Now}
 
 	bindRegistryHooks(app, s)
@@ -62,6 +66,7 @@ func Register(app core.App, cfg *Config) {
 
 	app.Cron().MustAdd("staleness", "* * * * *", s.cronJob("staleness", func() error { return s.checkStaleness(s.now()) }))
 	app.Cron().MustAdd("retention", "*/10 * * * *", s.cronJob("retention", func() error { return s.prune(s.now()) }))
+	return s
 }
 
 // start loads the registry and starts the writer; it runs once the database is open.
