@@ -118,12 +118,12 @@ type logEntry struct {
 }
 
 type logRow struct {
-	Status         string   `db:"status"`
-	PreviousStatus string   `db:"previousStatus"`
-	LastSeen       string   `db:"lastSeen"`
-	Since          *float64 `db:"timeSinceLastHeartbeat"`
-	Threshold      float64  `db:"stalenessThreshold"`
-	Created        string   `db:"created"`
+	Status         string  `db:"status"`
+	PreviousStatus string  `db:"previousStatus"`
+	LastSeen       string  `db:"lastSeen"`
+	Since          float64 `db:"timeSinceLastHeartbeat"`
+	Threshold      float64 `db:"stalenessThreshold"`
+	Created        string  `db:"created"`
 }
 
 // Bounds of GET /api/logs?limit=N.
@@ -164,12 +164,8 @@ func (s *server) logsList(e *core.RequestEvent) error {
 		out[i] = logEntry{ServiceID: svc.ServiceID, ServiceName: svc.DisplayName(), Status: r.Status, PreviousStatus: r.PreviousStatus,
 			StalenessThreshold: int64(r.Threshold), Timestamp: iso(parseDate(r.Created))}
 		if t := parseDate(r.LastSeen); !t.IsZero() {
-			seen := iso(t)
-			out[i].LastSeen = &seen
-		}
-		if r.Since != nil {
-			ms := int64(*r.Since)
-			out[i].TimeSinceLastHeartbeat = &ms
+			seen, ms := iso(t), int64(r.Since)
+			out[i].LastSeen, out[i].TimeSinceLastHeartbeat = &seen, &ms
 		}
 	}
 	return writeJSON(e, http.StatusOK, out)

@@ -36,12 +36,13 @@ func (s *server) checkStaleness(now time.Time) error {
 			st, cause := monitor.Evaluate(m, now)
 			sum.count(st)
 			var since *int64
+			var sinceMs int64 // the column is NOT NULL; an empty lastSeen says "never"
 			if !m.LastSeen.IsZero() {
-				ms := now.Sub(m.LastSeen).Milliseconds()
-				since = &ms
+				sinceMs = now.Sub(m.LastSeen).Milliseconds()
+				since = &sinceMs
 			}
 			entries = append(entries, summaryEntry{ServiceID: r.ServiceID, Status: string(st), TimeSinceLastHeartbeat: since})
-			logs = append(logs, []any{ingest.NewID(), r.ID, string(st), r.Status, r.LastSeen, since, m.Threshold.Milliseconds(), dbDate(now)})
+			logs = append(logs, []any{ingest.NewID(), r.ID, string(st), r.Status, r.LastSeen, sinceMs, m.Threshold.Milliseconds(), dbDate(now)})
 			if string(st) != r.Status {
 				if err := transition(tx, r, m, st, cause, now); err != nil {
 					return err
