@@ -1,0 +1,180 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/heartbeat-monitor/heartbeat-monitor/migrations"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
+)
+
+// newTestDB returns the write pool of a fresh app with our schema and n services.
+func newTestDB(t *testing.T, n int) (*sql.DB, []string) {
+	t.Helper()
+	app, err := tests.NewTestApp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Cleanup)
+	col, err := app.FindCollectionByNameOrId("services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		r := core.NewRecord(col)
+		r.Set("serviceId", fmt.Sprintf("svc-%d", i))
+		if err := app.Save(r); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = r.Id
+	}
+	return app.NonconcurrentDB().(*dbx.DB).DB(), ids
+}
+
+func countRows(t *testing.T, db *sql.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestWriterConcurrentSubmit: every beat acknowledged by Submit is in the database, and
+// concurrent submitters share transactions.
+func TestWriterConcurrentSubmit(t *testing.T) {
+	db, ids := newTestDB(t, 8)
+	w := NewWriter(db, 100000)
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	const workers, each = 32, 50
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := 0
+	for g := 0; g < workers; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				b := Beat{ServiceRecordID: ids[(g+i)%len(ids)], Status: "up", Message: fmt.Sprintf("g%d-%d", g, i),
+					Metadata: []byte(`{"g":1}`), At: t0.Add(time.Duration(g*each+i) * time.Millisecond)}
+				if err := w.Submit(context.Background(), []Beat{b}); err != nil {
+					t.Errorf("submit: %v", err)
+					return
+				}
+				mu.Lock()
+				acked++
+				mu.Unlock()
+			}
+		}(g)
+	}
+	wg.Wait()
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, db, "SELECT COUNT(*) FROM heartbeats"); got != acked || acked != workers*each {
+		t.Errorf("%d rows for %d acknowledged beats (of %d sent)", got, acked, workers*each)
+	}
+	if got := countRows(t, db, "SELECT COUNT(DISTINCT message) FROM heartbeats"); got != workers*each {
+		t.Errorf("%d distinct beats, want %d", got, workers*each)
+	}
+	// Each service's lastSeen is its newest beat, whatever order the batches landed in.
+	for _, id := range ids {
+		var last, newest string
+		if err := db.QueryRow("SELECT lastSeen FROM services WHERE id = ?", id).Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow("SELECT MAX(created) FROM heartbeats WHERE service = ?", id).Scan(&newest); err != nil {
+			t.Fatal(err)
+		}
+		if last != newest {
+			t.Errorf("service %s lastSeen %s, newest beat %s", id, last, newest)
+		}
+	}
+}
+
+func TestWriterLastSeenOnlyMovesForward(t *testing.T) {
+	db, ids := newTestDB(t, 1)
+	w := NewWriter(db, 10)
+	defer w.Close(context.Background())
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	submit := func(at time.Time, status string) {
+		if err := w.Submit(context.Background(), []Beat{{ServiceRecordID: ids[0], Status: status, Message: status, At: at}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit(t0.Add(time.Second), "down")
+	submit(t0, "up") // stamped earlier, committed later
+	var seen, status string
+	if err := db.QueryRow("SELECT lastSeen, lastStatus FROM services WHERE id = ?", ids[0]).Scan(&seen, &status); err != nil {
+		t.Fatal(err)
+	}
+	if seen != "2026-11-26 12:00:01.000Z" || status != "down" {
+		t.Errorf("lastSeen %s lastStatus %s, want the newer beat's", seen, status)
+	}
+}
+
+// TestWriterCloseDrains: Close commits what is queued, and later submits are refused.
+func TestWriterCloseDrains(t *testing.T) {
+	db, ids := newTestDB(t, 1)
+	w := NewWriter(db, 100000)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- w.Submit(context.Background(), []Beat{{ServiceRecordID: ids[0], Status: "up", At: time.Now()}})
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		switch err {
+		case nil:
+			ok++
+		case ErrClosed:
+		default:
+			t.Errorf("submit: %v", err)
+		}
+	}
+	if got := countRows(t, db, "SELECT COUNT(*) FROM heartbeats"); got != ok {
+		t.Errorf("%d rows for %d acknowledged beats", got, ok)
+	}
+	if err := w.Submit(context.Background(), []Beat{{ServiceRecordID: ids[0], At: time.Now()}}); err != ErrClosed {
+		t.Errorf("submit after close: %v, want ErrClosed", err)
+	}
+}
+
+func TestWriterBatchSubmitIsAtomicAndBounded(t *testing.T) {
+	db, ids := newTestDB(t, 2)
+	w := NewWriter(db, 3)
+	defer w.Close(context.Background())
+	four := make([]Beat, 4)
+	for i := range four {
+		four[i] = Beat{ServiceRecordID: ids[i%2], Status: "up", At: time.Now()}
+	}
+	if err := w.Submit(context.Background(), four); err != ErrQueueFull {
+		t.Errorf("4 beats into a queue of 3: %v, want ErrQueueFull", err)
+	}
+	if err := w.Submit(context.Background(), four[:3]); err != nil {
+		t.Errorf("3 beats: %v", err)
+	}
+	if got := countRows(t, db, "SELECT COUNT(*) FROM heartbeats"); got != 3 {
+		t.Errorf("%d rows, want 3", got)
+	}
+	if w.Queued() != 0 {
+		t.Errorf("%d beats still counted as queued", w.Queued())
+	}
+}
