@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# bench.sh — heartbeat ingest benchmark: our server against the "floor"
+# (a bare net/http + one SQLite insert per request), in one run.
+#
+# Usage: bash scripts/bench.sh      (or: make bench)
+#
+# Environment:
+#   BENCH_DURATION        length of each measured run (Go duration, default 20s)
+#   BENCH_WARMUP          unmeasured warm-up before each program's runs (default 2s, 0 to skip)
+#   BENCH_RATE            open-loop rate in beats/s (default 3000)
+#   BENCH_SERVICES        services in pass 1 (default 1000)
+#   BENCH_SERVICES_LARGE  services in pass 2, the RSS pass (default 10000)
+#   BENCH_SKIP_OURS=1     bench the floor only (for when the server does not build)
+#
+# All traffic goes to 127.0.0.1. Servers run pinned to CPU 0 and the load
+# generator to CPU 1 (when taskset exists). Every heartbeat acknowledged with
+# a 2xx must be in the database after a graceful stop: the script checks the
+# row counts and exits non-zero on a mismatch.
+set -euo pipefail
+export GOTOOLCHAIN=go1.27.3
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DURATION=${BENCH_DURATION:-20s}
+WARMUP=${BENCH_WARMUP:-2s}
+RATE=${BENCH_RATE:-3000}
+SERVICES=${BENCH_SERVICES:-1000}
+SERVICES_LARGE=${BENCH_SERVICES_LARGE:-10000}
+SKIP_OURS=${BENCH_SKIP_OURS:-0}
+SU_EMAIL=bench@example.com
+SU_PASSWORD=bench-password-1234
+
+SERVER=./bin/heartbeat-monitor
+FLOOR=./bin/floor
+LOADGEN=./bin/loadgen
+
+WORK=$(mktemp -d -t heartbeat-bench.XXXXXX)
+RESULTS=$WORK/results
+mkdir -p "$RESULTS"
+PIDS=()
+FAILED=0
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# cleanup kills every server this script started and removes the temp dir.
+cleanup() {
+	local pid
+	for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- pinning ---------------------------------------------------------------
+PIN_SERVER=()
+PIN_LOAD=()
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+	PIN_SERVER=(taskset -c 0)
+	PIN_LOAD=(taskset -c 1)
+else
+	log "WARNING: taskset missing or fewer than 2 CPUs: server and load generator are NOT pinned"
+fi
+
+# ---- build -----------------------------------------------------------------
+log "building"
+mkdir -p bin
+if [ "$SKIP_OURS" != 1 ]; then
+	go build -o "$SERVER" .
+fi
+go build -o "$FLOOR" ./cmd/floor
+go build -o "$LOADGEN" ./cmd/loadgen
+
+# ---- helpers ---------------------------------------------------------------
+
+# forget_pid PID: drop PID from the cleanup list.
+forget_pid() {
+	local keep=() p
+	for p in ${PIDS[@]+"${PIDS[@]}"}; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PIDS=(${keep[@]+"${keep[@]}"})
+}
+
+# wait_healthy URL LOGFILE: wait until URL answers 200, else show the log.
+wait_healthy() {
+	if ! "$LOADGEN" wait --url "$1" --timeout 60s; then
+		log "server did not become healthy; last lines of $2:"
+		tail -n 40 "$2" >&2 || true
+		return 1
+	fi
+}
+
+# stop_server PID NAME: SIGTERM, wait up to 60 s for a graceful exit.
+stop_server() {
+	local pid=$1 name=$2 i rc=0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "ERROR: $name did not stop within 60s after SIGTERM; killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+		FAILED=1
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	forget_pid "$pid"
+	if [ "$rc" -ne 0 ]; then
+		log "WARNING: $name exited with status $rc"
+	fi
+}
+
+# start_ours DATA_DIR PORT: create the superuser, start our server pinned
+# to CPU 0 and wait for /api/health. Sets SERVER_PID.
+start_ours() {
+	local data=$1 port=$2
+	mkdir -p "$data"
+	"$SERVER" superuser upsert "$SU_EMAIL" "$SU_PASSWORD" --dir "$data" --dev=false \
+		>"$data.superuser.log" 2>&1 || {
+		log "superuser upsert failed:"
+		cat "$data.superuser.log" >&2
+		return 1
+	}
+	${PIN_SERVER[@]+"${PIN_SERVER[@]}"} "$SERVER" serve --dir "$data" --dev=false \
+		--http "127.0.0.1:$port" --rateLimit 0 >"$data.server.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	wait_healthy "http://127.0.0.1:$port/api/health" "$data.server.log"
+}
+
+# start_floor DB PORT SERVICES: start the floor pinned to CPU 0. Sets FLOOR_PID.
+start_floor() {
+	local db=$1 port=$2 services=$3
+	${PIN_SERVER[@]+"${PIN_SERVER[@]}"} "$FLOOR" --addr "127.0.0.1:$port" --db "$db" \
+		--services "$services" >"$db.log" 2>&1 &
+	FLOOR_PID=$!
+	PIDS+=("$FLOOR_PID")
+	wait_healthy "http://127.0.0.1:$port/api/health" "$db.log"
+}
+
+# load NAME URL SERVICES [loadgen flags...]: run the load generator pinned
+# to CPU 1, save its JSON to $RESULTS/NAME.json (NAME starting with "_" is
+# not reported) and add its 2xx count to LAST_OK.
+load() {
+	local name=$1 url=$2 services=$3
+	shift 3
+	${PIN_LOAD[@]+"${PIN_LOAD[@]}"} "$LOADGEN" run --url "$url" --services "$services" --json "$@" \
+		>"$RESULTS/$name.json"
+	LAST_OK=$(sed -n 's/.*"ok2xx":\([0-9]*\).*/\1/p' "$RESULTS/$name.json")
+	if [ -z "$LAST_OK" ]; then
+		log "ERROR: no ok2xx in $RESULTS/$name.json"
+		return 1
+	fi
+}
+
+# check_rows NAME DB EXPECTED: compare the heartbeat row count with the
+# number of acknowledged beats.
+DURABILITY=()
+check_rows() {
+	local name=$1 db=$2 want=$3 got
+	got=$("$LOADGEN" count --db "$db" --table heartbeats)
+	if [ "$got" -eq "$want" ]; then
+		DURABILITY+=("OK        $name: $got rows == $want acknowledged beats")
+	else
+		DURABILITY+=("MISMATCH  $name: $got rows != $want acknowledged beats")
+		FAILED=1
+	fi
+	log "${DURABILITY[-1]}"
+}
+
+# rss_kb PID FIELD: a memory figure from /proc/PID/status in kB.
+rss_kb() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || true
+}
+
+# sample_rss PID OUT: append VmRSS (kB) every 200 ms while PID lives.
+sample_rss() {
+	local v
+	while kill -0 "$1" 2>/dev/null; do
+		v=$(rss_kb "$1" VmRSS)
+		if [ -n "$v" ]; then
+			echo "$v" >>"$2"
+		fi
+		sleep 0.2
+	done
+}
+
+mb() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# ---- pass 1: 1,000 services ------------------------------------------------
+log "work dir $WORK; duration $DURATION per run, warm-up $WARMUP, open-loop rate $RATE/s"
+
+if [ "$SKIP_OURS" != 1 ]; then
+	PORT=$("$LOADGEN" freeport)
+	URL=http://127.0.0.1:$PORT
+	DATA=$WORK/ours1
+	log "pass 1: our server on $URL, $SERVICES services"
+	start_ours "$DATA" "$PORT"
+	${PIN_LOAD[@]+"${PIN_LOAD[@]}"} "$LOADGEN" setup --url "$URL" --services "$SERVICES" \
+		--email "$SU_EMAIL" --password "$SU_PASSWORD" --concurrency 16 >&2
+	OURS_OK=0
+	if [ "$WARMUP" != 0 ] && [ "$WARMUP" != 0s ]; then
+		load _ours-warmup "$URL" "$SERVICES" --label ours --mode closed --concurrency 16 --duration "$WARMUP"
+		OURS_OK=$((OURS_OK + LAST_OK))
+	fi
+	load ours-closed-16 "$URL" "$SERVICES" --label ours --mode closed --concurrency 16 --duration "$DURATION"
+	OURS_OK=$((OURS_OK + LAST_OK))
+	load ours-closed-64 "$URL" "$SERVICES" --label ours --mode closed --concurrency 64 --duration "$DURATION"
+	OURS_OK=$((OURS_OK + LAST_OK))
+	load ours-open-64 "$URL" "$SERVICES" --label ours --mode open --rate "$RATE" --concurrency 64 --duration "$DURATION"
+	OURS_OK=$((OURS_OK + LAST_OK))
+	stop_server "$SERVER_PID" "our server"
+	check_rows "ours ($SERVICES services)" "$DATA/data.db" "$OURS_OK"
+else
+	log "BENCH_SKIP_OURS=1: skipping our server"
+fi
+
+PORT=$("$LOADGEN" freeport)
+URL=http://127.0.0.1:$PORT
+mkdir -p "$WORK/floor"
+FLOOR_DB=$WORK/floor/floor.db
+log "pass 1: floor on $URL, $SERVICES services"
+start_floor "$FLOOR_DB" "$PORT" "$SERVICES"
+FLOOR_OK=0
+if [ "$WARMUP" != 0 ] && [ "$WARMUP" != 0s ]; then
+	load _floor-warmup "$URL" "$SERVICES" --label floor --mode closed --concurrency 16 --duration "$WARMUP"
+	FLOOR_OK=$((FLOOR_OK + LAST_OK))
+fi
+load floor-closed-16 "$URL" "$SERVICES" --label floor --mode closed --concurrency 16 --duration "$DURATION"
+FLOOR_OK=$((FLOOR_OK + LAST_OK))
+load floor-closed-64 "$URL" "$SERVICES" --label floor --mode closed --concurrency 64 --duration "$DURATION"
+FLOOR_OK=$((FLOOR_OK + LAST_OK))
+load floor-open-64 "$URL" "$SERVICES" --label floor --mode open --rate "$RATE" --concurrency 64 --duration "$DURATION"
+FLOOR_OK=$((FLOOR_OK + LAST_OK))
+stop_server "$FLOOR_PID" "floor"
+check_rows "floor ($SERVICES services)" "$FLOOR_DB" "$FLOOR_OK"
+
+# ---- pass 2: 10,000 services, peak RSS --------------------------------------
+RSS_LINE="peak RSS: not measured (BENCH_SKIP_OURS=1)"
+if [ "$SKIP_OURS" != 1 ]; then
+	PORT=$("$LOADGEN" freeport)
+	URL=http://127.0.0.1:$PORT
+	DATA=$WORK/ours2
+	log "pass 2: our server on $URL, $SERVICES_LARGE services"
+	start_ours "$DATA" "$PORT"
+	${PIN_LOAD[@]+"${PIN_LOAD[@]}"} "$LOADGEN" setup --url "$URL" --services "$SERVICES_LARGE" \
+		--email "$SU_EMAIL" --password "$SU_PASSWORD" --concurrency 16 >&2
+	RSS_IDLE=$(rss_kb "$SERVER_PID" VmRSS)
+	: >"$WORK/rss.txt"
+	sample_rss "$SERVER_PID" "$WORK/rss.txt" &
+	SAMPLER=$!
+	load ours-10k-closed-64 "$URL" "$SERVICES_LARGE" --label "ours-${SERVICES_LARGE}svc" --mode closed --concurrency 64 --duration "$DURATION"
+	OURS2_OK=$LAST_OK
+	HWM=$(rss_kb "$SERVER_PID" VmHWM)
+	kill "$SAMPLER" 2>/dev/null || true
+	wait "$SAMPLER" 2>/dev/null || true
+	PEAK=$(sort -n "$WORK/rss.txt" | tail -n 1)
+	RSS_LINE="RSS of our server with $SERVICES_LARGE services: before load $(mb "$RSS_IDLE") MB, peak sampled during closed-64 load $(mb "$PEAK") MB ($(wc -l <"$WORK/rss.txt") samples at 200 ms), VmHWM $(mb "$HWM") MB"
+	stop_server "$SERVER_PID" "our server"
+	check_rows "ours ($SERVICES_LARGE services)" "$DATA/data.db" "$OURS2_OK"
+fi
+
+# ---- summary ----------------------------------------------------------------
+REPORT_FILES=()
+for f in ours-closed-16 ours-closed-64 ours-open-64 floor-closed-16 floor-closed-64 floor-open-64 ours-10k-closed-64; do
+	if [ -f "$RESULTS/$f.json" ]; then
+		REPORT_FILES+=("$RESULTS/$f.json")
+	fi
+done
+
+echo
+echo "================ heartbeat ingest benchmark ================"
+echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sr)"
+echo "go:       $(go version | awk '{ print $3 }')"
+if [ ${#PIN_SERVER[@]} -gt 0 ]; then
+	echo "pinning:  servers on CPU 0, load generator on CPU 1"
+else
+	echo "pinning:  NONE (taskset missing)"
+fi
+echo "runs:     $DURATION each; open loop at $RATE beats/s; latency over 2xx replies, open loop from scheduled send time"
+echo
+"$LOADGEN" report --a ours --b floor "${REPORT_FILES[@]}"
+echo
+echo "$RSS_LINE"
+echo
+echo "durability (rows in heartbeats after graceful stop vs 2xx replies, warm-up included):"
+for line in ${DURABILITY[@]+"${DURABILITY[@]}"}; do
+	echo "  $line"
+done
+echo "============================================================"
+
+if [ "$FAILED" -ne 0 ]; then
+	echo "bench: FAILED (see MISMATCH or errors above)" >&2
+	exit 1
+fi
