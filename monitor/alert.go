@@ -135,7 +135,7 @@ func PlanAlerts(in AlertInput) []Decision {
 		if as.PausedUntil.After(in.Now) {
 			m.Paused = true
 		}
-		m = graced(m, as.Prev, in.StartedAt)
+		m = graced(m, as.Prev, in.StartedAt, in.Now)
 		st, cause := Evaluate(m, in.Now)
 		p.decisions[i] = Decision{Service: as.ID, Status: st, Cause: cause, Model: m, Changed: st != as.Prev}
 	}
@@ -149,9 +149,10 @@ func PlanAlerts(in AlertInput) []Decision {
 }
 
 // graced gives a service that was quiet since before the monitor started a fresh grace
-// of its threshold from the start, unless the monitor had already found it down.
-func graced(s Service, prev Status, startedAt time.Time) Service {
-	if !startedAt.IsZero() && !s.LastSeen.IsZero() && s.LastSeen.Before(startedAt) && prev != Down {
+// of its threshold from the start, unless the monitor had already found it down. A
+// clock before the start (an evaluation of the past) gets none.
+func graced(s Service, prev Status, startedAt, now time.Time) Service {
+	if !startedAt.IsZero() && !startedAt.After(now) && !s.LastSeen.IsZero() && s.LastSeen.Before(startedAt) && prev != Down {
 		s.LastSeen = startedAt
 	}
 	return s

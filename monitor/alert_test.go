@@ -171,6 +171,14 @@ func TestPlanAlerts(t *testing.T) {
 			notices: []Notice{{Event: EventDown, Channels: []string{"all", "downs"}, NewIncident: true}},
 		},
 		{
+			name: "restart: no grace for an evaluation of a time before the start",
+			in: AlertInput{StartedAt: t0.Add(time.Hour), Services: []AlertService{
+				svc("a", threshold+time.Second, Late),
+			}},
+			service: "a", status: Down, open: true,
+			notices: []Notice{{Event: EventDown, Channels: []string{"all", "downs"}, NewIncident: true}},
+		},
+		{
 			name: "restart: an incident already alerted is not alerted again",
 			in: AlertInput{StartedAt: t0.Add(-30 * time.Second), Services: []AlertService{with(svc("a", 2*time.Hour, Down), func(s *AlertService) {
 				s.Open = alerted("i1", Down, t0.Add(-2*time.Hour), t0.Add(-2*time.Hour), "all")
