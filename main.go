@@ -5,6 +5,7 @@ package main
 import (
 	"log"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/cli"
 	"github.com/heartbeat-monitor/heartbeat-monitor/hooks"
 	_ "github.com/heartbeat-monitor/heartbeat-monitor/migrations"
 	"github.com/pocketbase/pocketbase"
@@ -21,6 +22,7 @@ func main() {
 	f.IntVar(&cfg.KeepLogs, "keepLogs", cfg.KeepLogs, "newest staleness logs kept per service")
 	f.IntVar(&cfg.KeepSummaries, "keepSummaries", cfg.KeepSummaries, "newest staleness summaries kept")
 	f.IntVar(&cfg.KeepIncidentsDays, "keepIncidentsDays", cfg.KeepIncidentsDays, "days closed incidents are kept")
+	cli.Register(app) // ping and run exit here, before PocketBase opens a data dir
 	hooks.Register(app, &cfg)
 	if err := app.Start(); err != nil {
 		log.Fatal(err)

@@ -1,0 +1,329 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+)
+
+// notAlerts is how import reports the original's notification settings, which belong to
+// alerting and are not configured by import.
+const notAlerts = "notifications not imported (alerts not configured by import)"
+
+// serviceSpec is what services.json says about one service. Nil or zero fields are
+// fields the file does not set: import leaves them as they are.
+type serviceSpec struct {
+	ServiceID   string
+	Name        string
+	Description *string
+	Group       *string // set in the form with groups: the group's id, or "" for none
+	Threshold   int     // seconds
+	Paused      *bool
+	APIKey      string
+}
+
+// keySpec is one entry of API_KEYS as an api_keys record. Name identifies it across
+// imports (so a second import updates it instead of adding another).
+type keySpec struct {
+	Name     string
+	Key      string
+	Services []string // serviceIds; empty means every service
+}
+
+// importPlan is what an import will make true, and what it could not carry over.
+type importPlan struct {
+	Services []serviceSpec
+	Keys     []keySpec
+	Notes    []string // one line each: fields not imported and why
+}
+
+// Known fields of services.json, by where they appear.
+var (
+	seedTopFields     = []string{"groups", "services"}
+	seedGroupFields   = []string{"id", "name", "services", "uptimeThresholdSet", "stalenessThreshold", "auth", "notifications"}
+	seedServiceFields = []string{"id", "name", "description", "enabled", "stalenessThreshold", "apiKey", "auth", "notifications"}
+	seedAuthFields    = []string{"required"}
+)
+
+type seedAuth struct {
+	Required *bool `json:"required"`
+}
+
+type seedGroup struct {
+	ID                 string          `json:"id"`
+	Name               string          `json:"name"`
+	Services           []string        `json:"services"`
+	UptimeThresholdSet string          `json:"uptimeThresholdSet"`
+	StalenessThreshold json.Number     `json:"stalenessThreshold"`
+	Auth               json.RawMessage `json:"auth"`
+	Notifications      json.RawMessage `json:"notifications"`
+}
+
+type seedService struct {
+	ID                 string          `json:"id"`
+	Name               string          `json:"name"`
+	Description        *string         `json:"description"`
+	Enabled            *bool           `json:"enabled"`
+	StalenessThreshold json.Number     `json:"stalenessThreshold"`
+	APIKey             string          `json:"apiKey"`
+	Auth               json.RawMessage `json:"auth"`
+	Notifications      json.RawMessage `json:"notifications"`
+}
+
+// planner collects notes while a plan is built.
+type planner struct {
+	notes []string
+}
+
+func (p *planner) note(where, format string, a ...any) {
+	p.notes = append(p.notes, where+": "+fmt.Sprintf(format, a...))
+}
+
+// unknownFields notes every field of the object raw that is not in known.
+func (p *planner) unknownFields(where string, raw json.RawMessage, known []string) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if !slices.Contains(known, k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p.note(where, "unknown field %q not imported: %s", k, compact(m[k]))
+	}
+}
+
+// auth notes an auth setting import cannot honour; required:true is what this server
+// always does.
+func (p *planner) auth(where string, raw json.RawMessage) error {
+	if isNullJSON(raw) {
+		return nil
+	}
+	var a seedAuth
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return fmt.Errorf("%s: auth: %w", where, err)
+	}
+	p.unknownFields(where+".auth", raw, seedAuthFields)
+	if a.Required != nil && !*a.Required {
+		p.note(where, "auth.required=false not imported: this server always requires an API key (give the clients one)")
+	}
+	return nil
+}
+
+// threshold reads a stalenessThreshold in seconds; 0 when absent or unusable (noted).
+func (p *planner) threshold(where string, n json.Number) int {
+	if n == "" {
+		return 0
+	}
+	f, err := n.Float64()
+	if err != nil || f < 1 || f != math.Trunc(f) || f > math.MaxInt32 {
+		p.note(where, "stalenessThreshold %s not imported: not a whole number of seconds >= 1", n)
+		return 0
+	}
+	return int(f)
+}
+
+// planImport reads the original worker's services.json (either form) and, when keysJSON
+// is not empty, its API_KEYS object, into an importPlan. An error means nothing should
+// be imported: the files are not what they should be.
+func planImport(servicesJSON, keysJSON []byte) (importPlan, error) {
+	var p planner
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(servicesJSON, &top); err != nil || top == nil {
+		return importPlan{}, fmt.Errorf("import: services.json is not a JSON object: %v", err)
+	}
+	p.unknownFields("services.json", servicesJSON, seedTopFields)
+	if isNullJSON(top["services"]) {
+		return importPlan{}, errors.New(`import: services.json has no "services" list`)
+	}
+	var rawServices, rawGroups []json.RawMessage
+	if err := json.Unmarshal(top["services"], &rawServices); err != nil {
+		return importPlan{}, fmt.Errorf("import: services.json: services: %w", err)
+	}
+	grouped := !isNullJSON(top["groups"])
+	if grouped {
+		if err := json.Unmarshal(top["groups"], &rawGroups); err != nil {
+			return importPlan{}, fmt.Errorf("import: services.json: groups: %w", err)
+		}
+	}
+
+	var plan importPlan
+	index := map[string]int{} // serviceId -> position in plan.Services
+	for i, raw := range rawServices {
+		where := fmt.Sprintf("services[%d]", i)
+		var s seedService
+		if err := decodeNumbers(raw, &s); err != nil {
+			return importPlan{}, fmt.Errorf("import: %s: %w", where, err)
+		}
+		if !monitor.ValidServiceID(s.ID) {
+			return importPlan{}, fmt.Errorf("import: %s: id %q is not a valid serviceId (1-100 of A-Z a-z 0-9 . _ -, starting with a letter or digit)", where, s.ID)
+		}
+		if _, dup := index[s.ID]; dup {
+			return importPlan{}, fmt.Errorf("import: %s: service %q is defined twice", where, s.ID)
+		}
+		where = "service " + s.ID
+		p.unknownFields(where, raw, seedServiceFields)
+		if err := p.auth(where, s.Auth); err != nil {
+			return importPlan{}, fmt.Errorf("import: %w", err)
+		}
+		if !isNullJSON(s.Notifications) {
+			p.note(where, notAlerts)
+		}
+		spec := serviceSpec{ServiceID: s.ID, Name: strings.TrimSpace(s.Name), Description: s.Description,
+			Threshold: p.threshold(where, s.StalenessThreshold), APIKey: s.APIKey}
+		if s.Enabled != nil {
+			spec.Paused = ptr(!*s.Enabled)
+		}
+		if grouped {
+			spec.Group = ptr("")
+		}
+		index[s.ID] = len(plan.Services)
+		plan.Services = append(plan.Services, spec)
+	}
+
+	groups := map[string][]string{} // group id -> member serviceIds
+	for i, raw := range rawGroups {
+		where := fmt.Sprintf("groups[%d]", i)
+		var g seedGroup
+		if err := decodeNumbers(raw, &g); err != nil {
+			return importPlan{}, fmt.Errorf("import: %s: %w", where, err)
+		}
+		if strings.TrimSpace(g.ID) == "" {
+			return importPlan{}, fmt.Errorf("import: %s: a group needs an id", where)
+		}
+		if _, dup := groups[g.ID]; dup {
+			return importPlan{}, fmt.Errorf("import: %s: group %q is defined twice", where, g.ID)
+		}
+		where = "group " + g.ID
+		p.unknownFields(where, raw, seedGroupFields)
+		if err := p.auth(where, g.Auth); err != nil {
+			return importPlan{}, fmt.Errorf("import: %w", err)
+		}
+		if !isNullJSON(g.Notifications) {
+			p.note(where, notAlerts)
+		}
+		if g.UptimeThresholdSet != "" {
+			p.note(where, "uptimeThresholdSet %q not imported (this server has no uptime threshold sets)", g.UptimeThresholdSet)
+		}
+		if g.Name != "" && g.Name != g.ID {
+			p.note(where, "name %q not imported: services keep the group id %q as their group", g.Name, g.ID)
+		}
+		threshold := p.threshold(where, g.StalenessThreshold)
+		groups[g.ID] = []string{}
+		for _, id := range g.Services {
+			at, ok := index[id]
+			switch {
+			case !ok:
+				p.note(where, "member %q is not in services: not imported", id)
+				continue
+			case *plan.Services[at].Group != "":
+				p.note(where, "member %q already belongs to group %q: kept there", id, *plan.Services[at].Group)
+				continue
+			}
+			s := &plan.Services[at]
+			s.Group = ptr(g.ID)
+			groups[g.ID] = append(groups[g.ID], id)
+			// A service's own threshold overrides its group's.
+			if s.Threshold == 0 && threshold > 0 && rawServiceHasNoThreshold(rawServices, id) {
+				s.Threshold = threshold
+			}
+		}
+	}
+
+	if len(bytes.TrimSpace(keysJSON)) > 0 {
+		keys, err := planKeys(&p, keysJSON, index, groups)
+		if err != nil {
+			return importPlan{}, err
+		}
+		plan.Keys = keys
+	}
+	plan.Notes = p.notes
+	return plan, nil
+}
+
+// planKeys turns API_KEYS ({"<serviceId>|<groupId>|*": "<key>"}) into key specs.
+func planKeys(p *planner, keysJSON []byte, services map[string]int, groups map[string][]string) ([]keySpec, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(keysJSON, &keys); err != nil || keys == nil {
+		return nil, fmt.Errorf(`import: API_KEYS is not a JSON object like {"service-id":"key","group-id":"key","*":"key"}: %v`, err)
+	}
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []keySpec
+	for _, name := range names {
+		var key string
+		if err := json.Unmarshal(keys[name], &key); err != nil || strings.TrimSpace(key) == "" {
+			return nil, fmt.Errorf("import: API_KEYS[%q]: the key must be a non-empty string", name)
+		}
+		_, isService := services[name]
+		members, isGroup := groups[name]
+		switch {
+		case name == "*":
+			out = append(out, keySpec{Name: "imported key: every service (*)", Key: key})
+		case isService:
+			if isGroup {
+				p.note("API_KEYS", "%q names both a service and a group: imported as the service's key", name)
+			}
+			out = append(out, keySpec{Name: "imported key: service " + name, Key: key, Services: []string{name}})
+		case isGroup && len(members) == 0:
+			p.note("API_KEYS", "group %q has no imported member: its key is not imported (an empty list would cover every service)", name)
+		case isGroup:
+			out = append(out, keySpec{Name: "imported key: group " + name, Key: key, Services: members})
+		default:
+			p.note("API_KEYS", "%q is neither a service nor a group of services.json: not imported", name)
+		}
+	}
+	return out, nil
+}
+
+// rawServiceHasNoThreshold reports whether service id's own entry leaves
+// stalenessThreshold out, so that its group's applies (an unusable own value was noted,
+// and then the group's does not silently take over either).
+func rawServiceHasNoThreshold(raws []json.RawMessage, id string) bool {
+	for _, raw := range raws {
+		var s struct {
+			ID        string          `json:"id"`
+			Threshold json.RawMessage `json:"stalenessThreshold"`
+		}
+		if json.Unmarshal(raw, &s) == nil && s.ID == id {
+			return isNullJSON(s.Threshold)
+		}
+	}
+	return true
+}
+
+// decodeNumbers decodes raw into v keeping numbers as json.Number.
+func decodeNumbers(raw json.RawMessage, v any) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+func isNullJSON(r json.RawMessage) bool {
+	r = bytes.TrimSpace(r)
+	return len(r) == 0 || string(r) == "null"
+}
+
+func compact(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return truncateRunes(b.String(), 80)
+}
+
+func ptr[T any](v T) *T { return &v }
