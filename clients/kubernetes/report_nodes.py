@@ -25,8 +25,10 @@ import sys
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import heartbeat  # noqa: E402  (heartbeat.py, mounted beside this file)
+# heartbeat.py sits beside this file in the CronJob's ConfigMap, one level up in the repo.
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_here, os.path.dirname(_here)]
+import heartbeat  # noqa: E402
 
 PROG = "report_nodes.py"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
