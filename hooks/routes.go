@@ -78,8 +78,20 @@ func (s *server) start() error {
 	if !ok {
 		return fmt.Errorf("hooks: unexpected write db type %T", s.app.NonconcurrentDB())
 	}
+	// Fewer, larger checkpoints: a page rewritten by many batches is copied back once.
+	if _, err := db.DB().Exec("PRAGMA wal_autocheckpoint=10000"); err != nil {
+		return fmt.Errorf("hooks: pragma: %w", err)
+	}
+	if err := ingest.Reconcile(db.DB()); err != nil {
+		return err
+	}
 	s.limiter = ingest.NewLimiter(s.cfg.RateLimit)
-	s.writer = ingest.NewWriter(db.DB(), s.cfg.QueueSize)
+	w, err := ingest.NewWriter(db.DB(), s.cfg.QueueSize)
+	if err != nil {
+		return err
+	}
+	s.writer = w
+	s.writer.OnError = func(err error) { s.app.Logger().Error("heartbeat writer", "error", err) }
 	return nil
 }
 

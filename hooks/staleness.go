@@ -42,7 +42,7 @@ func (s *server) checkStaleness(now time.Time) error {
 				since = &sinceMs
 			}
 			entries = append(entries, summaryEntry{ServiceID: r.ServiceID, Status: string(st), TimeSinceLastHeartbeat: since})
-			logs = append(logs, []any{ingest.NewID(), r.ID, string(st), r.Status, r.LastSeen, sinceMs, m.Threshold.Milliseconds(), dbDate(now)})
+			logs = append(logs, []any{ingest.NewID(now), r.ID, string(st), r.Status, r.LastSeen, sinceMs, m.Threshold.Milliseconds(), dbDate(now)})
 			if string(st) != r.Status {
 				if err := transition(tx, r, m, st, cause, now); err != nil {
 					return err
@@ -58,7 +58,7 @@ func (s *server) checkStaleness(now time.Time) error {
 		}
 		return insertRows(tx.DB(), "summaries",
 			[]string{"id", "totalServices", "servicesUp", "servicesLate", "servicesDegraded", "servicesDown", "servicesUnknown", "servicesPaused", "results", "created"},
-			[][]any{{ingest.NewID(), sum.TotalServices, sum.ServicesUp, sum.ServicesLate, sum.ServicesDegraded, sum.ServicesDown, sum.ServicesUnknown, sum.ServicesPaused, string(results), dbDate(now)}})
+			[][]any{{ingest.NewID(now), sum.TotalServices, sum.ServicesUp, sum.ServicesLate, sum.ServicesDegraded, sum.ServicesDown, sum.ServicesUnknown, sum.ServicesPaused, string(results), dbDate(now)}})
 	})
 }
 

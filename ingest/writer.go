@@ -42,6 +42,10 @@ type job struct {
 // commit). Submit returns only after the transaction holding its beats has committed,
 // so a caller that acknowledges after Submit never acknowledges a beat it could lose.
 type Writer struct {
+	// OnError, when set before the first Submit, hears of failures no caller waits for
+	// (a held-back service update that could not be written).
+	OnError func(error)
+
 	db       *sql.DB
 	maxBatch int
 	maxQueue int64
@@ -52,13 +56,18 @@ type Writer struct {
 	closed bool
 	done   chan struct{}
 
-	keyUse map[string]time.Time // when lastUsedAt was last written per api key
+	// Owned by the writer goroutine.
+	keyUse   map[string]time.Time // when lastUsedAt was last written per api key
+	services map[string]*serviceState
+	sweptAt  time.Time
+	inserts  map[int]*sql.Stmt
+	update   *sql.Stmt
 }
 
-// NewWriter starts a writer on db (PocketBase's single-connection write pool, so our
+// NewWriter prepares its statements and starts a writer on db (PocketBase's single-connection write pool, so our
 // transactions queue behind PocketBase's own writes instead of failing as busy).
 // maxQueue bounds the beats waiting; past it Submit refuses with ErrQueueFull.
-func NewWriter(db *sql.DB, maxQueue int) *Writer {
+func NewWriter(db *sql.DB, maxQueue int) (*Writer, error) {
 	if maxQueue <= 0 {
 		maxQueue = 10000
 	}
@@ -69,9 +78,15 @@ func NewWriter(db *sql.DB, maxQueue int) *Writer {
 		queue:    make(chan *job, maxQueue),
 		done:     make(chan struct{}),
 		keyUse:   map[string]time.Time{},
+		services: map[string]*serviceState{},
+		inserts:  map[int]*sql.Stmt{},
+	}
+	if err := w.prepare(); err != nil {
+		w.closeStmts()
+		return nil, err
 	}
 	go w.run()
-	return w
+	return w, nil
 }
 
 // Submit queues beats and waits until they are committed, the commit fails, or ctx ends
@@ -133,7 +148,22 @@ func (w *Writer) Close(ctx context.Context) error {
 
 func (w *Writer) run() {
 	defer close(w.done)
-	for j := range w.queue {
+	defer w.closeStmts()
+	tick := time.NewTicker(lastWriteEvery)
+	defer tick.Stop()
+	for {
+		var j *job
+		select {
+		case next, ok := <-w.queue:
+			if !ok {
+				w.flushPending()
+				return
+			}
+			j = next
+		case <-tick.C:
+			w.flushPending()
+			continue
+		}
 		batch := []*job{j}
 		n := len(j.beats)
 	fill:
@@ -157,11 +187,72 @@ func (w *Writer) run() {
 	}
 }
 
+// flushPending writes the service updates held back by lastWriteEvery.
+func (w *Writer) flushPending() {
+	if !w.pendingServices() {
+		return
+	}
+	w.sweptAt = time.Time{}
+	if err := w.commit(nil); err != nil && w.OnError != nil {
+		w.OnError(err)
+	}
+}
+
+func (w *Writer) closeStmts() {
+	for _, st := range w.inserts {
+		st.Close()
+	}
+	if w.update != nil {
+		w.update.Close()
+	}
+}
+
 // heartbeatCols are the columns of one inserted heartbeat row.
 const heartbeatCols = 8
 
-// rowsPerInsert keeps a multi-row INSERT well under SQLite's bound-parameter limit.
-const rowsPerInsert = 250
+// chunkSizes are the row counts of the prepared multi-row INSERTs a batch is split into:
+// a few statements prepared once, instead of parsing a new statement for every batch.
+var chunkSizes = []int{128, 32, 8, 1}
+
+// lastWriteEvery bounds how often a service's lastSeen is rewritten while its reported
+// status stays the same. A service beating many times a second would otherwise dirty
+// its services page in every batch; its beats are all stored, only lastSeen lags by
+// at most this much (a change of status is written at once).
+const lastWriteEvery = time.Second
+
+// serviceState is what the writer last wrote to a service, and what it holds back.
+type serviceState struct {
+	writtenAt time.Time // wall time of the last write
+	status    string    // lastStatus as last written
+	pending   *lastBeat // newest beat not yet written to the service, if any
+}
+
+type lastBeat struct {
+	at     time.Time
+	status string
+	msg    string
+}
+
+// prepare makes the statements the writer runs, once, outside any transaction: the
+// write pool has one connection, which a transaction holds, so a statement prepared on
+// the pool from inside one would wait for itself. tx.Stmt then reuses them.
+func (w *Writer) prepare() error {
+	for _, rows := range chunkSizes {
+		q := "INSERT INTO heartbeats (id, service, status, message, metadata, sourceIp, userAgent, created) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?),", rows), ",")
+		st, err := w.db.Prepare(q)
+		if err != nil {
+			return fmt.Errorf("ingest: prepare insert: %w", err)
+		}
+		w.inserts[rows] = st
+	}
+	st, err := w.db.Prepare("UPDATE services SET lastSeen = ?1, lastStatus = ?2, lastMessage = ?3 WHERE id = ?4 AND lastSeen <= ?1")
+	if err != nil {
+		return fmt.Errorf("ingest: prepare update: %w", err)
+	}
+	w.update = st
+	return nil
+}
 
 func (w *Writer) commit(batch []*job) (err error) {
 	tx, err := w.db.Begin()
@@ -176,61 +267,70 @@ func (w *Writer) commit(batch []*job) (err error) {
 		}
 	}()
 
-	type last struct {
-		at     time.Time
-		status string
-		msg    string
-	}
-	latest := map[string]last{}
+	latest := map[string]lastBeat{}
 	keysUsed := map[string]time.Time{}
-	rows := make([]any, 0, rowsPerInsert*heartbeatCols)
-	flush := func() error {
-		if len(rows) == 0 {
-			return nil
-		}
-		n := len(rows) / heartbeatCols
-		q := "INSERT INTO heartbeats (id, service, status, message, metadata, sourceIp, userAgent, created) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?),", n), ",")
-		if _, err := tx.Exec(q, rows...); err != nil {
-			return fmt.Errorf("ingest: insert heartbeats: %w", err)
-		}
-		rows = rows[:0]
-		return nil
-	}
+	var rows []any
 	for _, j := range batch {
 		for _, b := range j.beats {
 			var meta any
 			if b.Metadata != nil {
 				meta = string(b.Metadata)
 			}
-			rows = append(rows, NewID(), b.ServiceRecordID, b.Status, b.Message, meta, b.SourceIP, b.UserAgent, b.At.UTC().Format(DateLayout))
-			if len(rows) == rowsPerInsert*heartbeatCols {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
+			rows = append(rows, NewID(b.At), b.ServiceRecordID, b.Status, b.Message, meta, b.SourceIP, b.UserAgent, b.At.UTC().Format(DateLayout))
 			if l, ok := latest[b.ServiceRecordID]; !ok || !b.At.Before(l.at) {
-				latest[b.ServiceRecordID] = last{b.At, b.Status, b.Message}
+				latest[b.ServiceRecordID] = lastBeat{b.At, b.Status, b.Message}
 			}
 			if b.APIKeyID != "" && b.At.Sub(w.keyUse[b.APIKeyID]) >= time.Minute {
 				keysUsed[b.APIKeyID] = b.At
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return err
+	for len(rows) > 0 {
+		n := len(rows) / heartbeatCols
+		size := chunkSizes[len(chunkSizes)-1]
+		for _, c := range chunkSizes {
+			if c <= n {
+				size = c
+				break
+			}
+		}
+		if _, err := tx.Stmt(w.inserts[size]).Exec(rows[:size*heartbeatCols]...); err != nil {
+			return fmt.Errorf("ingest: insert heartbeats: %w", err)
+		}
+		rows = rows[size*heartbeatCols:]
 	}
 
-	// lastSeen only moves forward: two handlers can stamp beats in one order and
-	// land in batches in the other.
-	upd, err := tx.Prepare("UPDATE services SET lastSeen = ?1, lastStatus = ?2, lastMessage = ?3 WHERE id = ?4 AND lastSeen <= ?1")
-	if err != nil {
-		return fmt.Errorf("ingest: prepare: %w", err)
-	}
-	defer upd.Close()
+	now := time.Now()
+	due := map[string]lastBeat{}
 	for id, l := range latest {
-		if _, err := upd.Exec(l.at.UTC().Format(DateLayout), l.status, l.msg, id); err != nil {
-			return fmt.Errorf("ingest: update service: %w", err)
+		st := w.services[id]
+		if st == nil {
+			st = &serviceState{}
+			w.services[id] = st
+		}
+		if st.pending == nil || !l.at.Before(st.pending.at) {
+			st.pending = &l
+		}
+		if st.status != st.pending.status || now.Sub(st.writtenAt) >= lastWriteEvery {
+			due[id] = *st.pending
+		}
+	}
+	if now.Sub(w.sweptAt) >= lastWriteEvery {
+		for id, st := range w.services {
+			if st.pending != nil {
+				due[id] = *st.pending
+			}
+		}
+		w.sweptAt = now
+	}
+	if len(due) > 0 {
+		upd := tx.Stmt(w.update)
+		// lastSeen only moves forward: two handlers can stamp beats in one order and
+		// land in batches in the other.
+		for id, l := range due {
+			if _, err := upd.Exec(l.at.UTC().Format(DateLayout), l.status, l.msg, id); err != nil {
+				return fmt.Errorf("ingest: update service: %w", err)
+			}
 		}
 	}
 	for id, at := range keysUsed {
@@ -244,16 +344,55 @@ func (w *Writer) commit(batch []*job) (err error) {
 	for id, at := range keysUsed {
 		w.keyUse[id] = at
 	}
+	for id, l := range due {
+		st := w.services[id]
+		st.writtenAt, st.status = now, l.status
+		if !st.pending.at.After(l.at) {
+			st.pending = nil
+		}
+	}
 	return nil
+}
+
+// pendingServices reports whether a service update is being held back.
+func (w *Writer) pendingServices() bool {
+	for _, st := range w.services {
+		if st.pending != nil {
+			return true
+		}
+	}
+	return false
 }
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
-// NewID makes a PocketBase-style record id: 15 chars of [a-z0-9].
-func NewID() string {
+// NewID makes a PocketBase-style record id (15 chars of [a-z0-9]) that sorts by time:
+// 9 chars of base-36 milliseconds since 1970, then 6 random ones. Rows inserted in time
+// order then append to the primary-key index instead of dirtying a random page of it.
+func NewID(at time.Time) string {
 	var b [15]byte
-	for i := range b {
+	ms := uint64(max(at.UnixMilli(), 0))
+	for i := 8; i >= 0; i-- {
+		b[i] = idAlphabet[ms%36]
+		ms /= 36
+	}
+	for i := 9; i < len(b); i++ {
 		b[i] = idAlphabet[rand.IntN(len(idAlphabet))]
 	}
 	return string(b[:])
+}
+
+// Reconcile brings every service's lastSeen, lastStatus and lastMessage up to its newest
+// stored heartbeat. The writer may hold a service's update back for up to lastWriteEvery;
+// if the process dies in that window the beats are stored but lastSeen lags, and this,
+// run at start-up before any beat is taken, repairs it.
+func Reconcile(db *sql.DB) error {
+	// SQLite's bare-column rule: status and message come from the row holding MAX(created).
+	_, err := db.Exec(`UPDATE services SET lastSeen = hb.created, lastStatus = hb.status, lastMessage = hb.message
+		FROM (SELECT service, status, message, MAX(created) AS created FROM heartbeats GROUP BY service) AS hb
+		WHERE hb.service = services.id AND hb.created > services.lastSeen`)
+	if err != nil {
+		return fmt.Errorf("ingest: reconcile: %w", err)
+	}
+	return nil
 }

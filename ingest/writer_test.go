@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func countRows(t *testing.T, db *sql.DB, q string, args ...any) int {
 // concurrent submitters share transactions.
 func TestWriterConcurrentSubmit(t *testing.T) {
 	db, ids := newTestDB(t, 8)
-	w := NewWriter(db, 100000)
+	w := newTestWriter(t, db, 100000)
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	const workers, each = 32, 50
 	var wg sync.WaitGroup
@@ -101,7 +102,7 @@ func TestWriterConcurrentSubmit(t *testing.T) {
 
 func TestWriterLastSeenOnlyMovesForward(t *testing.T) {
 	db, ids := newTestDB(t, 1)
-	w := NewWriter(db, 10)
+	w := newTestWriter(t, db, 10)
 	defer w.Close(context.Background())
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	submit := func(at time.Time, status string) {
@@ -123,7 +124,7 @@ func TestWriterLastSeenOnlyMovesForward(t *testing.T) {
 // TestWriterCloseDrains: Close commits what is queued, and later submits are refused.
 func TestWriterCloseDrains(t *testing.T) {
 	db, ids := newTestDB(t, 1)
-	w := NewWriter(db, 100000)
+	w := newTestWriter(t, db, 100000)
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
 	for i := 0; i < 200; i++ {
@@ -159,7 +160,7 @@ func TestWriterCloseDrains(t *testing.T) {
 
 func TestWriterBatchSubmitIsAtomicAndBounded(t *testing.T) {
 	db, ids := newTestDB(t, 2)
-	w := NewWriter(db, 3)
+	w := newTestWriter(t, db, 3)
 	defer w.Close(context.Background())
 	four := make([]Beat, 4)
 	for i := range four {
@@ -176,5 +177,104 @@ func TestWriterBatchSubmitIsAtomicAndBounded(t *testing.T) {
 	}
 	if w.Queued() != 0 {
 		t.Errorf("%d beats still counted as queued", w.Queued())
+	}
+}
+
+func newTestWriter(t *testing.T, db *sql.DB, maxQueue int) *Writer {
+	t.Helper()
+	w, err := NewWriter(db, maxQueue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// TestWriterHoldsBackRepeatUpdates: a service beating again within lastWriteEvery with
+// the same status has its lastSeen written within lastWriteEvery, not in every batch;
+// a change of status is written at once.
+func TestWriterHoldsBackRepeatUpdates(t *testing.T) {
+	db, ids := newTestDB(t, 1)
+	w := newTestWriter(t, db, 10)
+	defer w.Close(context.Background())
+	t0 := time.Now().UTC().Truncate(time.Millisecond)
+	lastSeen := func() (string, string) {
+		var seen, status string
+		if err := db.QueryRow("SELECT lastSeen, lastStatus FROM services WHERE id = ?", ids[0]).Scan(&seen, &status); err != nil {
+			t.Fatal(err)
+		}
+		return seen, status
+	}
+	submit := func(at time.Time, status string) {
+		if err := w.Submit(context.Background(), []Beat{{ServiceRecordID: ids[0], Status: status, At: at}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit(t0, "up")
+	if seen, _ := lastSeen(); seen != t0.Format(DateLayout) {
+		t.Fatalf("first beat not written at once: %s", seen)
+	}
+	submit(t0.Add(10*time.Millisecond), "down")
+	if seen, st := lastSeen(); seen != t0.Add(10*time.Millisecond).Format(DateLayout) || st != "down" {
+		t.Fatalf("a change of status was held back: %s %s", seen, st)
+	}
+	later := t0.Add(20 * time.Millisecond)
+	submit(later, "down")
+	deadline := time.Now().Add(3 * lastWriteEvery)
+	for {
+		seen, _ := lastSeen()
+		if seen == later.Format(DateLayout) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("held-back lastSeen never written: %s", seen)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := countRows(t, db, "SELECT COUNT(*) FROM heartbeats"); got != 3 {
+		t.Errorf("%d heartbeats, want every one of 3 stored", got)
+	}
+}
+
+// TestReconcile: beats stored while their service update was still held back (the
+// process died in that window) bring lastSeen up to date at the next start.
+func TestReconcile(t *testing.T) {
+	db, ids := newTestDB(t, 2)
+	if _, err := db.Exec(`INSERT INTO heartbeats (id, service, status, message, created) VALUES
+		('a1', ?1, 'up', 'old', '2026-11-26 12:00:00.000Z'),
+		('a2', ?1, 'down', 'newest', '2026-11-26 12:00:05.000Z'),
+		('a3', ?1, 'up', 'middle', '2026-11-26 12:00:03.000Z'),
+		('b1', ?2, 'up', 'b-old', '2026-11-26 11:00:00.000Z')`, ids[0], ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE services SET lastSeen = '2026-11-26 11:30:00.000Z', lastStatus = 'up', lastMessage = 'kept' WHERE id = ?`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := Reconcile(db); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][3]string{
+		ids[0]: {"2026-11-26 12:00:05.000Z", "down", "newest"},
+		ids[1]: {"2026-11-26 11:30:00.000Z", "up", "kept"}, // already newer than its beats
+	} {
+		var got [3]string
+		if err := db.QueryRow("SELECT lastSeen, lastStatus, lastMessage FROM services WHERE id = ?", id).Scan(&got[0], &got[1], &got[2]); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("service %s: %v, want %v", id, got, want)
+		}
+	}
+}
+
+func TestNewIDSortsByTime(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	a, b := NewID(t0), NewID(t0.Add(time.Millisecond))
+	if len(a) != 15 || a >= b {
+		t.Errorf("NewID: %q then %q, want 15 chars sorting by time", a, b)
+	}
+	for _, c := range a {
+		if !strings.ContainsRune(idAlphabet, c) {
+			t.Errorf("id %q has %q", a, c)
+		}
 	}
 }
