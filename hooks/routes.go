@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
@@ -23,11 +25,16 @@ type Config struct {
 	KeepLogs          int  // newest staleness logs kept per service
 	KeepSummaries     int  // newest summaries kept
 	KeepIncidentsDays int  // days closed incidents are kept
+
+	FlapLimit   int           // state changes an hour past which a service's alerts become one flapping notice
+	AlertTick   time.Duration // how often transitions are evaluated between staleness crons; 0 turns the ticker off
+	NotifyRetry notify.Policy // how failed notifications are retried
 }
 
 // DefaultConfig is the configuration the flags default to.
 func DefaultConfig() Config {
-	return Config{RateLimit: 120, QueueSize: 10000, KeepHeartbeats: 100, KeepLogs: 100, KeepSummaries: 1000, KeepIncidentsDays: 400}
+	return Config{RateLimit: 120, QueueSize: 10000, KeepHeartbeats: 100, KeepLogs: 100, KeepSummaries: 1000, KeepIncidentsDays: 400,
+		FlapLimit: monitor.DefaultFlapLimit, AlertTick: 2 * time.Second, NotifyRetry: notify.DefaultPolicy}
 }
 
 // server is the state shared by the handlers: the hot-path registry, limiter and writer.
@@ -38,6 +45,7 @@ type server struct {
 	limiter *ingest.Limiter
 	writer  *ingest.Writer
 	now     func() time.Time
+	alerts  alerting
 }
 
 // Register binds every route, record hook and cron job of the monitor to app.
@@ -50,6 +58,7 @@ func register(app core.App, cfg *Config) *server {
 
 	bindRegistryHooks(app, s)
 	bindServiceDefaults(app)
+	bindAlertHooks(app, s)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if err := s.start(); err != nil {
@@ -57,15 +66,19 @@ func register(app core.App, cfg *Config) *server {
 		}
 		bindHeartbeatApi(se, s)
 		bindReadApi(se, s)
+		bindAlertApi(se, s)
+		s.startAlerts()
 		return se.Next()
 	})
 	app.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {
+		s.stopAlerts()
 		s.stop()
 		return te.Next()
 	})
 
 	app.Cron().MustAdd("staleness", "* * * * *", s.cronJob("staleness", func() error { return s.checkStaleness(s.now()) }))
 	app.Cron().MustAdd("retention", "*/10 * * * *", s.cronJob("retention", func() error { return s.prune(s.now()) }))
+	app.Cron().MustAdd("alerts-retention", "17 * * * *", s.cronJob("alerts-retention", func() error { return s.pruneAlerts(s.now()) }))
 	return s
 }
 

@@ -1,0 +1,239 @@
+package hooks
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// bindAlertApi binds the alerting routes: external alerts in and out, and the channel
+// test for superusers.
+func bindAlertApi(se *core.ServeEvent, s *server) {
+	se.Router.POST("/api/alert", s.alertCreate).
+		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // alert keys are api_keys keys, never PocketBase tokens
+	se.Router.GET("/api/alerts/recent", s.alertsRecent).BindFunc(s.requireReader)
+	se.Router.POST("/api/channels/{id}/test", s.channelTest).Bind(apis.RequireSuperuserAuth())
+}
+
+// alertReply is the original worker's answer to POST /api/alert.
+type alertReply struct {
+	Success           bool     `json:"success"`
+	Message           string   `json:"message"`
+	AlertTitle        string   `json:"alertTitle,omitempty"`
+	ChannelsSent      []string `json:"channelsSent,omitempty"`
+	Errors            []string `json:"errors,omitempty"`
+	AvailableChannels []string `json:"availableChannels,omitempty"`
+}
+
+// alertCreate is POST /api/alert: authorise (an api key with the alert scope), parse
+// (Alertmanager, Grafana or generic), route, then store the alert with one pending
+// notification per channel in one transaction, and answer.
+func (s *server) alertCreate(e *core.RequestEvent) error {
+	if _, ok := s.reg.AuthorizeScope(bearer(e.Request), ingest.ScopeAlert); !ok {
+		return writeJSON(e, http.StatusUnauthorized, alertReply{Message: "Unauthorized - Invalid or missing API key"})
+	}
+	body, err := io.ReadAll(io.LimitReader(e.Request.Body, monitor.MaxAlertBodyBytes+1))
+	if err != nil {
+		return writeJSON(e, http.StatusBadRequest, alertReply{Message: "Could not read request body"})
+	}
+	if len(body) > monitor.MaxAlertBodyBytes {
+		return writeJSON(e, http.StatusRequestEntityTooLarge, alertReply{Message: "Request body too large (max 256 KiB)"})
+	}
+	a, err := monitor.ParseExternalAlert(body)
+	var bad *monitor.AlertError
+	if errors.As(err, &bad) {
+		return writeJSON(e, http.StatusBadRequest, alertReply{Message: bad.Msg})
+	}
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	var rows []channelRow
+	if err := e.App.DB().NewQuery("SELECT " + channelColumns + " FROM channels c ORDER BY c.rowid").All(&rows); err != nil {
+		return e.InternalServerError("", err)
+	}
+	picked, unknown, available := routeExternal(rows, a)
+	if len(unknown) > 0 {
+		reply := alertReply{Message: "Alert validation failed", AlertTitle: a.Title, AvailableChannels: available}
+		for _, name := range unknown {
+			reply.Errors = append(reply.Errors, "Unknown channel: "+name)
+		}
+		return writeJSON(e, http.StatusBadRequest, reply)
+	}
+	now := s.now().UTC()
+	if err := s.storeExternal(e.App, a, picked, now); err != nil {
+		return e.InternalServerError("", err)
+	}
+	s.wakeNotifier()
+	reply := alertReply{Success: true, Message: "Alert processed and notifications sent", AlertTitle: a.Title, ChannelsSent: []string{}}
+	for _, c := range picked {
+		reply.ChannelsSent = append(reply.ChannelsSent, c.Name)
+	}
+	return writeJSON(e, http.StatusOK, reply)
+}
+
+// storeExternal writes the alert and its notifications in one transaction.
+func (s *server) storeExternal(app core.App, a monitor.ExternalAlert, chans []channelRow, now time.Time) error {
+	msg := notify.Message{Event: notify.EventExternal, At: now, Alert: &notify.External{
+		Title: a.Title, Message: a.Message, Severity: a.Severity, Source: a.Source, Status: a.Status, URL: a.URL,
+		Labels: a.Labels, Resolved: a.IsResolved(),
+	}}
+	ids := make([]string, len(chans))
+	for i, c := range chans {
+		ids[i] = c.ChannelID
+	}
+	var fields [4][]byte
+	for i, v := range []any{a.Labels, a.Annotations, ids, msg} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		fields[i] = b
+	}
+	alertID, at := ingest.NewID(now), dbDate(now)
+	return app.RunInTransaction(func(tx core.App) error {
+		err := insertRows(tx.DB(), "alerts", []string{"id", "title", "message", "severity", "source", "status", "format", "url", "labels", "annotations", "channels", "created"},
+			[][]any{{alertID, a.Title, a.Message, a.Severity, a.Source, a.Status, a.Format, a.URL, string(fields[0]), string(fields[1]), string(fields[2]), at}})
+		if err != nil {
+			return err
+		}
+		notes := make([][]any, len(chans))
+		for i, c := range chans {
+			notes[i] = []any{ingest.NewID(now), c.ChannelID, "", "", alertID, notify.EventExternal, notify.StatusPending, 0, "", "", at, string(fields[3]), at, at}
+		}
+		return insertRows(tx.DB(), "notifications", notificationColumns, notes)
+	})
+}
+
+// recentAlert is one entry of GET /api/alerts/recent.
+type recentAlert struct {
+	ID        string            `json:"id"`
+	Title     string            `json:"title"`
+	Message   string            `json:"message"`
+	Severity  string            `json:"severity"`
+	Source    string            `json:"source"`
+	Status    string            `json:"status,omitempty"`
+	Format    string            `json:"format"`
+	URL       string            `json:"url,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Channels  []string          `json:"channels"`
+	Timestamp string            `json:"timestamp"`
+}
+
+type recentReply struct {
+	Success     bool          `json:"success"`
+	Alerts      []recentAlert `json:"alerts"`
+	Count       int           `json:"count"`
+	PeriodHours float64       `json:"periodHours"`
+}
+
+// Bounds of GET /api/alerts/recent.
+const (
+	defaultRecentLimit = 20
+	maxRecentLimit     = 100
+	defaultRecentHours = 24.0
+)
+
+// alertsRecent is GET /api/alerts/recent?since=&hours=&limit=: external alerts newest
+// first, after since (an ISO-8601 time) or else within the last hours (0: no bound).
+func (s *server) alertsRecent(e *core.RequestEvent) error {
+	q := e.Request.URL.Query()
+	limit, hours := defaultRecentLimit, defaultRecentHours
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return writeJSON(e, http.StatusBadRequest, alertReply{Message: "limit must be a positive integer"})
+		}
+		limit = min(n, maxRecentLimit)
+	}
+	if v := q.Get("hours"); v != "" {
+		h, err := strconv.ParseFloat(v, 64)
+		if err != nil || h < 0 || math.IsNaN(h) || math.IsInf(h, 0) {
+			return writeJSON(e, http.StatusBadRequest, alertReply{Message: "hours must be a number of hours, 0 or more"})
+		}
+		hours = h
+	}
+	now := s.now().UTC()
+	after := ""
+	switch since := q.Get("since"); {
+	case since != "":
+		t, err := time.Parse(time.RFC3339Nano, strings.Replace(since, " ", "+", 1)) // an unescaped + arrives as a space
+		if err != nil {
+			return writeJSON(e, http.StatusBadRequest, alertReply{Message: "since must be an ISO-8601 time, e.g. 2025-11-26T12:00:00Z"})
+		}
+		after = dbDate(t)
+	case hours > 0:
+		after = dbDate(now.Add(-time.Duration(hours * float64(time.Hour))))
+	}
+	var rows []struct {
+		ID       string `db:"id"`
+		Title    string `db:"title"`
+		Message  string `db:"message"`
+		Severity string `db:"severity"`
+		Source   string `db:"source"`
+		Status   string `db:"status"`
+		Format   string `db:"format"`
+		URL      string `db:"url"`
+		Labels   string `db:"labels"`
+		Channels string `db:"channels"`
+		Created  string `db:"created"`
+	}
+	err := e.App.DB().NewQuery(`SELECT id, title, message, severity, source, status, format, url, labels, channels, created
+		FROM alerts WHERE created > {:after} ORDER BY created DESC, rowid DESC LIMIT {:limit}`).
+		Bind(dbx.Params{"after": after, "limit": limit}).All(&rows)
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	names, err := channelNames(e.App)
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	reply := recentReply{Success: true, Alerts: make([]recentAlert, 0, len(rows)), PeriodHours: hours}
+	for _, r := range rows {
+		item := recentAlert{ID: r.ID, Title: r.Title, Message: r.Message, Severity: r.Severity, Source: r.Source, Status: r.Status,
+			Format: r.Format, URL: r.URL, Channels: []string{}, Timestamp: iso(parseDate(r.Created))}
+		if r.Labels != "" && r.Labels != "null" {
+			if err := json.Unmarshal([]byte(r.Labels), &item.Labels); err != nil {
+				return e.InternalServerError("", err)
+			}
+		}
+		var ids []string
+		if err := jsonList(r.Channels, &ids); err != nil {
+			return e.InternalServerError("", err)
+		}
+		for _, id := range ids {
+			if n, ok := names[id]; ok {
+				item.Channels = append(item.Channels, n)
+			}
+		}
+		reply.Alerts = append(reply.Alerts, item)
+	}
+	reply.Count = len(reply.Alerts)
+	return writeJSON(e, http.StatusOK, reply)
+}
+
+func channelNames(app core.App) (map[string]string, error) {
+	var rows []struct {
+		ID   string `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := app.DB().NewQuery("SELECT id, name FROM channels").All(&rows); err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(rows))
+	for _, r := range rows {
+		names[r.ID] = r.Name
+	}
+	return names, nil
+}

@@ -1,0 +1,314 @@
+package hooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
+	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// sender delivers through PocketBase's own mail settings (read at each send, so an SMTP
+// change in the admin UI applies at once).
+func (s *server) sender() *notify.Sender {
+	return &notify.Sender{
+		Client: &http.Client{Timeout: 15 * time.Second},
+		Mailer: func() notify.Mailer { return s.app.NewMailClient() },
+		From: func() mail.Address {
+			meta := s.app.Settings().Meta
+			return mail.Address{Name: meta.SenderName, Address: meta.SenderAddress}
+		},
+	}
+}
+
+// notificationStore is the delivery worker's view of the notifications collection.
+type notificationStore struct{ app core.App }
+
+type dueRow struct {
+	ID       string `db:"id"`
+	Attempts int    `db:"attempts"`
+	Message  string `db:"message"`
+	channelRow
+}
+
+type channelRow struct {
+	ChannelID string `db:"channelId"`
+	Name      string `db:"name"`
+	Type      string `db:"type"`
+	Config    string `db:"config"`
+	Secrets   string `db:"secrets"`
+	Disabled  bool   `db:"disabled"`
+	Events    string `db:"events"`
+}
+
+// channel parses a channels row; the error says why it cannot be sent to.
+func (c channelRow) channel() (notify.Channel, error) {
+	ch := notify.Channel{ID: c.ChannelID, Name: c.Name, Type: notify.Type(c.Type)}
+	if c.Disabled {
+		return ch, errors.New("hooks: channel disabled")
+	}
+	var err error
+	ch.Config, err = notify.ParseConfig(ch.Type, []byte(c.Config), []byte(c.Secrets))
+	return ch, err
+}
+
+const channelColumns = "c.id AS channelId, c.name, c.type, c.config, c.secrets, c.disabled, c.events"
+
+// Due lists pending notifications whose time has come, longest due first, leaving out any
+// queued behind a pending one of the same channel and incident (so a recovery never
+// overtakes its alert, however the alert's retries go).
+func (st notificationStore) Due(ctx context.Context, now time.Time, limit int) ([]notify.Delivery, error) {
+	var rows []dueRow
+	err := st.app.DB().NewQuery(`SELECT n.id, n.attempts, n.message, ` + channelColumns + `
+		FROM notifications n JOIN channels c ON c.id = n.channel
+		WHERE n.status = 'pending' AND n.nextAttemptAt <= {:now}
+		AND NOT EXISTS (SELECT 1 FROM notifications p WHERE n.incident != '' AND p.incident = n.incident
+			AND p.channel = n.channel AND p.status = 'pending' AND p.rowid < n.rowid)
+		ORDER BY n.nextAttemptAt, n.rowid LIMIT {:limit}`).
+		Bind(dbx.Params{"now": dbDate(now), "limit": limit}).WithContext(ctx).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("hooks: due notifications: %w", err)
+	}
+	out := make([]notify.Delivery, len(rows))
+	for i, r := range rows {
+		d := notify.Delivery{ID: r.ID, Attempts: r.Attempts}
+		d.Channel, d.Err = r.channel()
+		if err := json.Unmarshal([]byte(r.Message), &d.Message); err != nil && d.Err == nil {
+			d.Err = fmt.Errorf("hooks: notification message: %w", err)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// Record stores the outcome of an attempt.
+func (st notificationStore) Record(ctx context.Context, id string, o notify.Outcome) error {
+	_, err := st.app.NonconcurrentDB().NewQuery(`UPDATE notifications SET status = {:status}, attempts = {:attempts},
+		lastError = {:err}, sentAt = {:sent}, nextAttemptAt = {:next}, updated = {:now} WHERE id = {:id}`).
+		Bind(dbx.Params{"status": o.Status, "attempts": o.Attempts, "err": o.LastError, "sent": dbDate(o.SentAt),
+			"next": dbDate(o.NextAttemptAt), "now": dbDate(time.Now()), "id": id}).WithContext(ctx).Execute()
+	if err != nil {
+		return fmt.Errorf("hooks: record notification: %w", err)
+	}
+	return nil
+}
+
+// defaultEvents are what a new channel is told when the admin picks none.
+var defaultEvents = []string{"down", "up", "degraded", "reminder"}
+
+// bindAlertHooks checks what admins save: a channel's settings against its type, a
+// maintenance window's schedule, and services' dependencies (no cycles).
+func bindAlertHooks(app core.App, s *server) {
+	app.OnRecordCreate("channels").BindFunc(func(e *core.RecordEvent) error {
+		if len(e.Record.GetStringSlice("events")) == 0 {
+			e.Record.Set("events", defaultEvents)
+		}
+		return e.Next()
+	})
+	app.OnRecordValidate("channels").BindFunc(func(e *core.RecordEvent) error {
+		_, err := notify.ParseConfig(notify.Type(e.Record.GetString("type")), []byte(e.Record.GetString("config")), []byte(e.Record.GetString("secrets")))
+		if err != nil {
+			return validation.Errors{"config": validation.NewError("validation_channel_config", strings.TrimPrefix(err.Error(), "notify: "))}
+		}
+		return e.Next()
+	})
+	app.OnRecordValidate("maintenance").BindFunc(func(e *core.RecordEvent) error {
+		if err := validateWindow(e.Record); err != nil {
+			return err
+		}
+		return e.Next()
+	})
+	app.OnRecordValidate("services").BindFunc(func(e *core.RecordEvent) error {
+		if err := validateDependencies(e.App, e.Record); err != nil {
+			return validation.Errors{"dependsOn": validation.NewError("validation_dependency_cycle", err.Error())}
+		}
+		return e.Next()
+	})
+}
+
+func validateWindow(r *core.Record) error {
+	fail := func(field, msg string) error {
+		return validation.Errors{field: validation.NewError("validation_maintenance", msg)}
+	}
+	if r.GetString("kind") != "weekly" {
+		start, end := r.GetDateTime("startsAt"), r.GetDateTime("endsAt")
+		if start.IsZero() {
+			return fail("startsAt", "A one-off window needs a start.")
+		}
+		if end.IsZero() || !end.Time().After(start.Time()) {
+			return fail("endsAt", "A one-off window needs an end after its start.")
+		}
+		return nil
+	}
+	row := windowRow{Kind: "weekly", StartTime: r.GetString("startTime"), DurationMinutes: r.GetFloat("durationMinutes"), Timezone: r.GetString("timezone")}
+	days, _ := json.Marshal(r.GetStringSlice("weekdays"))
+	row.Weekdays = string(days)
+	switch _, err := row.window(); {
+	case len(r.GetStringSlice("weekdays")) == 0:
+		return fail("weekdays", "A weekly window needs at least one day.")
+	case row.DurationMinutes <= 0:
+		return fail("durationMinutes", "A weekly window needs a duration.")
+	case err != nil && strings.Contains(err.Error(), "time zone"):
+		return fail("timezone", "Unknown time zone; use an IANA name such as Europe/Berlin.")
+	case err != nil:
+		return fail("startTime", "A weekly window needs a start time as HH:MM.")
+	}
+	return nil
+}
+
+// validateDependencies refuses a service that depends on itself, directly or through
+// others: in a cycle every member would wait for the others to alert.
+func validateDependencies(app core.App, r *core.Record) error {
+	parents := r.GetStringSlice("dependsOn")
+	if len(parents) == 0 {
+		return nil
+	}
+	var rows []struct {
+		ID        string `db:"id"`
+		DependsOn string `db:"dependsOn"`
+	}
+	if err := app.DB().NewQuery("SELECT id, dependsOn FROM services").All(&rows); err != nil {
+		return fmt.Errorf("hooks: load dependencies: %w", err)
+	}
+	graph := map[string][]string{}
+	for _, row := range rows {
+		var ps []string
+		if jsonList(row.DependsOn, &ps) == nil {
+			graph[row.ID] = ps
+		}
+	}
+	graph[r.Id] = parents
+	seen := map[string]bool{}
+	stack := slices.Clone(parents)
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if cur == r.Id {
+			return errors.New("A service cannot depend on itself, directly or through others.")
+		}
+		if !seen[cur] {
+			seen[cur] = true
+			stack = append(stack, graph[cur]...)
+		}
+	}
+	return nil
+}
+
+// pruneAlerts applies retention to notifications and external alerts: the same days as
+// incidents, but never a notification still pending or one an open incident's recovery
+// needs to find its channels.
+func (s *server) pruneAlerts(now time.Time) error {
+	if s.cfg.KeepIncidentsDays <= 0 {
+		return nil
+	}
+	params := func() dbx.Params { return dbx.Params{"cutoff": dbDate(now.AddDate(0, 0, -s.cfg.KeepIncidentsDays))} }
+	err := s.deleteAll(`DELETE FROM notifications WHERE rowid IN (SELECT rowid FROM notifications WHERE status != 'pending'
+		AND created < {:cutoff} AND (incident = '' OR incident NOT IN (SELECT id FROM incidents WHERE endedAt = '')) LIMIT {:batch})`, params())
+	if err != nil {
+		return err
+	}
+	return s.deleteAll("DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts WHERE created < {:cutoff} LIMIT {:batch})", params())
+}
+
+// testReply is the answer of POST /api/channels/{id}/test.
+type testReply struct {
+	Success bool   `json:"success"`
+	Channel string `json:"channel"`
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Error   string `json:"error,omitempty"`
+}
+
+// channelTest is POST /api/channels/{id}/test (superusers): it sends a test message
+// through the channel at once, records it, and answers with the outcome.
+func (s *server) channelTest(e *core.RequestEvent) error {
+	var row channelRow
+	err := e.App.DB().NewQuery("SELECT " + channelColumns + " FROM channels c WHERE c.id = {:id}").
+		Bind(dbx.Params{"id": e.Request.PathValue("id")}).One(&row)
+	if isNotFound(err) {
+		return writeJSON(e, http.StatusNotFound, testReply{Message: "Unknown channel"})
+	}
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	reply := testReply{Channel: row.Name, Type: row.Type}
+	row.Disabled = false // a test of a disabled channel is how one checks it before enabling it
+	ch, err := row.channel()
+	if err != nil {
+		reply.Message, reply.Error = "The channel's settings are not valid", strings.TrimPrefix(err.Error(), "notify: ")
+		return writeJSON(e, http.StatusBadRequest, reply)
+	}
+	now := s.now().UTC()
+	msg := notify.Message{Event: notify.EventTest, At: now, URL: strings.TrimRight(e.App.Settings().Meta.AppURL, "/")}
+	ctx, cancel := context.WithTimeout(e.Request.Context(), 20*time.Second)
+	defer cancel()
+	sendErr := s.sender().Send(ctx, ch, msg)
+	status, sentAt := notify.StatusSent, dbDate(now)
+	if sendErr != nil {
+		status, sentAt = notify.StatusFailed, ""
+	}
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	errText := ""
+	if sendErr != nil {
+		errText = sendErr.Error()
+	}
+	err = insertRows(e.App.NonconcurrentDB(), "notifications", notificationColumns, [][]any{{ingest.NewID(now), ch.ID, "", "", "",
+		notify.EventTest, status, 1, errText, sentAt, "", string(body), dbDate(now), dbDate(now)}})
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	if sendErr != nil {
+		reply.Message, reply.Error = "The test notification was not delivered", errText
+		return writeJSON(e, http.StatusBadGateway, reply)
+	}
+	reply.Success, reply.Message = true, "Test notification sent"
+	return writeJSON(e, http.StatusOK, reply)
+}
+
+// routeExternal picks the channels of an external alert: the enabled ones it names
+// (case-insensitive), or else those subscribed to its severity's event that take
+// external alerts. unknown lists names it asked for that no enabled channel has.
+func routeExternal(rows []channelRow, a monitor.ExternalAlert) (picked []channelRow, unknown, available []string) {
+	for _, r := range rows {
+		if !r.Disabled {
+			available = append(available, r.Name)
+		}
+	}
+	if len(a.Channels) > 0 {
+		for _, name := range a.Channels {
+			i := slices.IndexFunc(rows, func(r channelRow) bool { return !r.Disabled && strings.EqualFold(r.Name, name) })
+			if i < 0 {
+				unknown = append(unknown, name)
+			} else if !slices.ContainsFunc(picked, func(p channelRow) bool { return p.ChannelID == rows[i].ChannelID }) {
+				picked = append(picked, rows[i])
+			}
+		}
+		return picked, unknown, available
+	}
+	ev := string(monitor.SeverityEvent(a.Severity))
+	for _, r := range rows {
+		if r.Disabled {
+			continue
+		}
+		ch, _ := r.channel() // a broken channel still gets its notification, which fails visibly
+		var events []string
+		if jsonList(r.Events, &events) == nil && slices.Contains(events, ev) && ch.TakesExternal() {
+			picked = append(picked, r)
+		}
+	}
+	return picked, nil, available
+}
