@@ -22,6 +22,8 @@ func main() {
 	f.IntVar(&cfg.KeepLogs, "keepLogs", cfg.KeepLogs, "newest staleness logs kept per service")
 	f.IntVar(&cfg.KeepSummaries, "keepSummaries", cfg.KeepSummaries, "newest staleness summaries kept")
 	f.IntVar(&cfg.KeepIncidentsDays, "keepIncidentsDays", cfg.KeepIncidentsDays, "days closed incidents are kept")
+	f.IntVar(&cfg.FlapLimit, "flapLimit", cfg.FlapLimit, "state changes an hour past which a service gets one flapping notice instead of an alert per flip (0 turns it off)")
+	f.DurationVar(&cfg.AlertTick, "alertTick", cfg.AlertTick, "how often transitions are checked for alerts between the minute crons (0 turns the ticker off)")
 	cli.Register(app) // ping and run exit here, before PocketBase opens a data dir
 	hooks.Register(app, &cfg)
 	if err := app.Start(); err != nil {
