@@ -29,7 +29,7 @@ const (
 	killGrace = 10 * time.Second
 	// exitTimedOut is what run exits with when --timeout ended the command, as GNU timeout.
 	exitTimedOut    = 124
-	maxCommandChars = 200 // of the command line kept in the metadata
+	maxCommandChars = 200 // of the program's name kept in the metadata
 )
 
 // runOptions are run's flags.
@@ -229,7 +229,9 @@ func (o outcome) message() string {
 
 func (o outcome) metadata() map[string]any {
 	m := map[string]any{
-		"command":    truncateRunes(strings.Join(o.args, " "), maxCommandChars),
+		// The program only: arguments can hold secrets (mysqldump -pPASSWORD), and the
+		// dashboard shows metadata to every user.
+		"command":    truncateRunes(o.args[0], maxCommandChars),
 		"exitCode":   o.code,
 		"durationMs": o.duration.Milliseconds(),
 	}
