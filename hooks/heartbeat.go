@@ -10,6 +10,7 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/router"
 )
 
 // beatResult is one entry of a batch reply.
@@ -29,19 +30,37 @@ type heartbeatReply struct {
 
 const errRateLimited = "Rate limit exceeded"
 
+// refuse answers a beat with a seed-shaped error and also returns it to PocketBase, so
+// that failed beats (unlike successful ones) are kept in the request log. The response
+// is already written, so PocketBase's error handler leaves it alone.
+func refuse(e *core.RequestEvent, status int, msg string) error {
+	if err := fail(e, status, msg); err != nil {
+		return err
+	}
+	return router.NewApiError(status, msg, nil)
+}
+
+// refuseJSON is refuse for a reply with a body other than {"error":...}.
+func refuseJSON(e *core.RequestEvent, status int, v any, msg string) error {
+	if err := writeJSON(e, status, v); err != nil {
+		return err
+	}
+	return router.NewApiError(status, msg, nil)
+}
+
 // heartbeatCreate is POST /api/heartbeat: parse, authorise, rate-limit, commit, answer.
 // It answers 2xx only after the beats are committed.
 func (s *server) heartbeatCreate(e *core.RequestEvent) error {
 	body, err := io.ReadAll(io.LimitReader(e.Request.Body, monitor.MaxBodyBytes+1))
 	if err != nil {
-		return fail(e, http.StatusBadRequest, "Could not read request body")
+		return refuse(e, http.StatusBadRequest, "Could not read request body")
 	}
 	if len(body) > monitor.MaxBodyBytes {
-		return fail(e, http.StatusRequestEntityTooLarge, "Request body too large (max 64 KiB)")
+		return refuse(e, http.StatusRequestEntityTooLarge, "Request body too large (max 64 KiB)")
 	}
 	req, err := monitor.ParseHeartbeat(body)
 	if err != nil {
-		return fail(e, http.StatusBadRequest, err.Error())
+		return refuse(e, http.StatusBadRequest, err.Error())
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	if req.Batch {
@@ -56,13 +75,13 @@ func (s *server) heartbeatCreate(e *core.RequestEvent) error {
 	grant, refusal := s.reg.AuthorizeBeat(b.ServiceID, key)
 	switch refusal {
 	case monitor.ErrUnknownService:
-		return fail(e, http.StatusNotFound, refusal)
+		return refuse(e, http.StatusNotFound, refusal)
 	case monitor.ErrInvalidKey:
-		return fail(e, http.StatusUnauthorized, refusal)
+		return refuse(e, http.StatusUnauthorized, refusal)
 	}
 	if ok, wait := s.limiter.Allow(grant.LimitKey(), 1, now); !ok {
 		retryAfter(e, wait)
-		return fail(e, http.StatusTooManyRequests, errRateLimited)
+		return refuse(e, http.StatusTooManyRequests, errRateLimited)
 	}
 	if stored, err := s.store(e, []ingest.Beat{s.beat(e, grant, b, now)}); !stored {
 		return err
@@ -114,9 +133,9 @@ func (s *server) heartbeatBatch(e *core.RequestEvent, req monitor.Request, now t
 			Message: fmt.Sprintf("Partial success: %d succeeded, %d failed", len(beats), failed), Results: results})
 	case limited == failed:
 		retryAfter(e, wait)
-		return writeJSON(e, http.StatusTooManyRequests, heartbeatReply{Message: errRateLimited, Results: results})
+		return refuseJSON(e, http.StatusTooManyRequests, heartbeatReply{Message: errRateLimited, Results: results}, errRateLimited)
 	}
-	return writeJSON(e, http.StatusBadRequest, heartbeatReply{Message: "All heartbeats failed", Results: results})
+	return refuseJSON(e, http.StatusBadRequest, heartbeatReply{Message: "All heartbeats failed", Results: results}, "All heartbeats failed")
 }
 
 func (s *server) beat(e *core.RequestEvent, g ingest.Grant, b monitor.Beat, now time.Time) ingest.Beat {
@@ -145,10 +164,10 @@ func (s *server) store(e *core.RequestEvent, beats []ingest.Beat) (bool, error) 
 		return true, nil
 	case errors.Is(err, ingest.ErrQueueFull), errors.Is(err, ingest.ErrClosed):
 		retryAfter(e, time.Second)
-		return false, fail(e, http.StatusServiceUnavailable, "Server busy, retry later")
+		return false, refuse(e, http.StatusServiceUnavailable, "Server busy, retry later")
 	default:
 		s.app.Logger().Error("heartbeat commit failed", "error", err)
 		retryAfter(e, 5*time.Second)
-		return false, fail(e, http.StatusServiceUnavailable, "Heartbeat could not be stored, retry later")
+		return false, refuse(e, http.StatusServiceUnavailable, "Heartbeat could not be stored, retry later")
 	}
 }

@@ -1,0 +1,204 @@
+package e2e
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// openDB opens a data dir's SQLite file read-only for checking what was stored.
+func openDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestKill9LosesNoAcknowledgedBeat sends beats from many goroutines, kills the server
+// with SIGKILL while they are in flight, and expects every beat that got a 200 to be in
+// the database; the server then starts again on the same data.
+func TestKill9LosesNoAcknowledgedBeat(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	srv, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const services = 40
+	for i := 0; i < services; i++ {
+		srv.createService(t, fmt.Sprintf("k9-%02d", i), fmt.Sprintf("k9-key-%02d", i))
+	}
+
+	var acked sync.Map // message -> serviceId
+	var nAcked, nSent atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				svc := (g + i) % services
+				msg := fmt.Sprintf("g%d-%d", g, i)
+				body := fmt.Sprintf(`{"serviceId":"k9-%02d","message":%q}`, svc, msg)
+				req, _ := http.NewRequest("POST", srv.URL+"/api/heartbeat", strings.NewReader(body))
+				req.Header.Set("Authorization", fmt.Sprintf("Bearer k9-key-%02d", svc))
+				nSent.Add(1)
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // the server is gone: nothing was acknowledged
+				}
+				raw, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode == 200 && strings.Contains(string(raw), `"success":true`) {
+					acked.Store(msg, svc)
+					nAcked.Add(1)
+				}
+			}
+		}(g)
+	}
+	// Kill at a moment when beats are in flight: right after the 1,500th acknowledgement.
+	deadline := time.Now().Add(30 * time.Second)
+	for nAcked.Load() < 1500 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.exited
+	close(stop)
+	wg.Wait()
+	if nAcked.Load() < 1500 {
+		t.Fatalf("only %d beats acknowledged before the deadline", nAcked.Load())
+	}
+
+	db := openDB(t, filepath.Join(dir, "data.db"))
+	stored := map[string]bool{}
+	rows, err := db.Query("SELECT message FROM heartbeats WHERE message LIKE 'g%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		stored[m] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	lost := 0
+	acked.Range(func(k, _ any) bool {
+		if !stored[k.(string)] {
+			lost++
+		}
+		return true
+	})
+	t.Logf("sent %d, acknowledged %d, stored %d, lost %d", nSent.Load(), nAcked.Load(), len(stored), lost)
+	if lost > 0 {
+		t.Fatalf("%d acknowledged beats lost after SIGKILL", lost)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// It starts again on the same data, with each service's lastSeen at its newest beat.
+	again, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.stop()
+	var newest, seen string
+	check := openDB(t, filepath.Join(dir, "data.db"))
+	if err := check.QueryRow("SELECT MAX(h.created), s.lastSeen FROM heartbeats h JOIN services s ON s.id = h.service WHERE s.serviceId = 'k9-00'").Scan(&newest, &seen); err != nil {
+		t.Fatal(err)
+	}
+	if seen != newest {
+		t.Errorf("after restart k9-00 lastSeen %s, newest stored beat %s", seen, newest)
+	}
+	resp, err := http.Post(again.URL+"/api/heartbeat", "", strings.NewReader(`{"serviceId":"k9-00"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("unauthenticated beat after restart: %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestSuccessfulBeatsStayOutOfRequestLog: PocketBase logs every request by default; a
+// heartbeat that succeeded must not cost a log row, one that failed still shows up.
+func TestSuccessfulBeatsStayOutOfRequestLog(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	srv, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.createService(t, "log-1", "log-key")
+	post := func(key string) int {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/heartbeat", strings.NewReader(`{"serviceId":"log-1"}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := 0; i < 5; i++ {
+		if got := post("log-key"); got != 200 {
+			t.Fatalf("beat: %d", got)
+		}
+	}
+	if got := post("wrong"); got != 401 {
+		t.Fatalf("bad key: %d", got)
+	}
+	if err := srv.stop(); err != nil { // a graceful stop flushes the request log
+		t.Fatal(err)
+	}
+	db := openDB(t, filepath.Join(dir, "auxiliary.db"))
+	rows, err := db.Query("SELECT data FROM _logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	byStatus := map[float64]int{}
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]any
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d["url"] == "/api/heartbeat" {
+			st, _ := d["status"].(float64)
+			byStatus[st]++
+		}
+	}
+	t.Logf("log rows: %v", byStatus)
+	if byStatus[200] != 0 || byStatus[401] != 1 {
+		t.Errorf("request log rows for /api/heartbeat by status: %v, want only the one 401", byStatus)
+	}
+}
