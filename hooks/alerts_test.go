@@ -93,8 +93,12 @@ func (h *harness) channel(name, typ string, config, secrets map[string]any, even
 	r := core.NewRecord(col)
 	r.Set("name", name)
 	r.Set("type", typ)
-	r.Set("config", config)
-	r.Set("secrets", secrets)
+	if config != nil { // left out, the column stays NULL, as when the admin UI leaves it empty
+		r.Set("config", config)
+	}
+	if secrets != nil {
+		r.Set("secrets", secrets)
+	}
 	r.Set("events", events)
 	r.Set("services", services)
 	if err := h.app.Save(r); err != nil {

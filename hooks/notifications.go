@@ -63,7 +63,8 @@ func (c channelRow) channel() (notify.Channel, error) {
 	return ch, err
 }
 
-const channelColumns = "c.id AS channelId, c.name, c.type, c.config, c.secrets, c.disabled, c.events"
+// channelColumns are a channel's columns for channelRow; a JSON field left empty is NULL.
+const channelColumns = "c.id AS channelId, c.name, c.type, COALESCE(c.config, '') AS config, COALESCE(c.secrets, '') AS secrets, c.disabled, c.events"
 
 // Due lists pending notifications whose time has come, longest due first, leaving out any
 // queued behind a pending one of the same channel and incident (so a recovery never
