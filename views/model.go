@@ -1,0 +1,134 @@
+// Package views renders the dashboard with templ components. Pages take the display
+// structs below, never database records; hooks/ fills them. Each page's swappable
+// regions (the overview list, the service state) are components of their own, so an
+// htmx refresh renders exactly the region it replaces.
+package views
+
+import (
+	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+)
+
+// Chrome is what every page shows around its content.
+type Chrome struct {
+	Title string
+	User  string // email of the person logged in; empty on the login page
+	CSRF  string // token for the logout form
+
+	Refresh time.Duration // how often live regions refresh themselves; 0 means 30 s
+}
+
+// Counts is the number of services in each state.
+type Counts struct {
+	Total, Up, Late, Degraded, Down, Unknown, Paused int
+}
+
+// Add counts one service in state st.
+func (c *Counts) Add(st monitor.Status) {
+	c.Total++
+	switch st {
+	case monitor.Up:
+		c.Up++
+	case monitor.Late:
+		c.Late++
+	case monitor.Degraded:
+		c.Degraded++
+	case monitor.Down:
+		c.Down++
+	case monitor.Paused:
+		c.Paused++
+	default:
+		c.Unknown++
+	}
+}
+
+// Overview is the overview page: counts of every service, then the services that match
+// the filter, grouped.
+type Overview struct {
+	Chrome
+	Now    time.Time
+	Counts Counts  // every service, whatever the filter
+	Groups []Group // the services matching the filter
+	Shown  int     // how many services match
+	Query  string  // the search text
+	Filter string  // a status, "problem", or "" for all
+}
+
+// Group is the services sharing a group name, worst first.
+type Group struct {
+	Name     string // "" for services without a group
+	Services []Row
+}
+
+// Row is one service in the overview.
+type Row struct {
+	ServiceID   string
+	Name        string
+	Status      monitor.Status
+	Since       time.Time // when the current status began; zero when not known
+	LastSeen    time.Time // zero: never
+	LastMessage string
+	Uptime      [3]monitor.Tally // the last 24 h, 7 d and 30 d
+	Days        []monitor.Day    // the last 90 UTC days, oldest first
+}
+
+// Service is the page of one service.
+type Service struct {
+	Chrome
+	Now         time.Time
+	Row                       // status, last seen, uptime and days as in the overview
+	Cause       monitor.Cause // why it is down or degraded
+	Group       string
+	Description string
+	LastStatus  string // what the client last reported
+	Interval    time.Duration
+	Threshold   time.Duration
+	Uptime90    monitor.Tally
+	Incidents   []Incident
+	Beats       Beats
+	Log         []LogEntry
+	Curl        string // ready-to-copy command, with a placeholder for the key
+}
+
+// Incident is one period the service was down or degraded.
+type Incident struct {
+	Status monitor.Status
+	Cause  monitor.Cause
+	Start  time.Time
+	End    time.Time // zero while it goes on
+}
+
+// Beats is one page of a service's recent heartbeats, newest first.
+type Beats struct {
+	ServiceID string
+	Items     []Beat
+	Page      int // from 1
+	Pages     int
+	Total     int
+}
+
+// Beat is one received heartbeat.
+type Beat struct {
+	At       time.Time
+	Status   string
+	Message  string
+	Metadata string // indented JSON, or ""
+	SourceIP string
+}
+
+// LogEntry is one staleness check of the service.
+type LogEntry struct {
+	At       time.Time
+	Status   monitor.Status
+	Previous monitor.Status
+	Since    time.Duration // since the last beat; negative when never seen
+}
+
+// Login is the login form.
+type Login struct {
+	Email string
+	Next  string // where to go after logging in
+	CSRF  string
+	Error string
+}
