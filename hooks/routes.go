@@ -29,6 +29,8 @@ type Config struct {
 	FlapLimit   int           // state changes an hour past which a service's alerts become one flapping notice
 	AlertTick   time.Duration // how often transitions are evaluated between staleness crons; 0 turns the ticker off
 	NotifyRetry notify.Policy // how failed notifications are retried
+
+	DashboardRefresh time.Duration // how often dashboard pages refresh their live regions; 0 means 30 s
 }
 
 // DefaultConfig is the configuration the flags default to.
@@ -58,6 +60,7 @@ func register(app core.App, cfg *Config) *server {
 
 	bindRegistryHooks(app, s)
 	bindServiceDefaults(app)
+	bindPauseHooks(app, s)
 	bindAlertHooks(app, s)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
@@ -66,6 +69,9 @@ func register(app core.App, cfg *Config) *server {
 		}
 		bindHeartbeatApi(se, s)
 		bindReadApi(se, s)
+		if err := bindDashboardApi(se, s); err != nil {
+			return err
+		}
 		bindAlertApi(se, s)
 		s.startAlerts()
 		return se.Next()

@@ -1,0 +1,397 @@
+package hooks
+
+import (
+	"bytes"
+	"cmp"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/views"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// barDays is how many days the uptime bars show.
+const barDays = 90
+
+// Bounds of the service page's lists.
+const (
+	beatsPerPage  = 20
+	logEntries    = 30
+	incidentsShow = 50
+)
+
+// dashService is a service row with its creation date, where uptime counting starts,
+// and the end of a timed pause.
+type dashService struct {
+	serviceRow
+	Created     string `db:"created"`
+	PausedUntil string `db:"pausedUntil"`
+}
+
+// model is the service as Evaluate takes it at now: a timed pause counts as paused,
+// as it does for the alerting.
+func (r dashService) modelAt(now time.Time) monitor.Service {
+	m := r.model()
+	if parseDate(r.PausedUntil).After(now) {
+		m.Paused = true
+	}
+	return m
+}
+
+func loadDashServices(db dbx.Builder, serviceID string) ([]dashService, error) {
+	const cols = "SELECT " + serviceColumns + ", created, pausedUntil FROM services"
+	q := db.NewQuery(cols)
+	if serviceID != "" {
+		q = db.NewQuery(cols + " WHERE serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID})
+	}
+	var rows []dashService
+	if err := q.All(&rows); err != nil {
+		return nil, fmt.Errorf("hooks: load services: %w", err)
+	}
+	return rows, nil
+}
+
+type spanRow struct {
+	Service   string `db:"service"`
+	Status    string `db:"status"`
+	StartedAt string `db:"startedAt"`
+	EndedAt   string `db:"endedAt"`
+}
+
+// loadHistories reads the incidents and pauses that overlap [from, now], by service
+// record id (one service when recordID is set, else all).
+func loadHistories(db dbx.Builder, recordID string, from time.Time) (map[string]*monitor.History, error) {
+	out := map[string]*monitor.History{}
+	get := func(id string) *monitor.History {
+		h := out[id]
+		if h == nil {
+			h = &monitor.History{}
+			out[id] = h
+		}
+		return h
+	}
+	where := "(endedAt = '' OR endedAt >= {:from})"
+	params := dbx.Params{"from": dbDate(from)}
+	if recordID != "" {
+		where += " AND service = {:id}"
+		params["id"] = recordID
+	}
+	var incs, pauses []spanRow
+	if err := db.NewQuery("SELECT service, status, startedAt, endedAt FROM incidents WHERE " + where).Bind(params).All(&incs); err != nil {
+		return nil, fmt.Errorf("hooks: load incidents: %w", err)
+	}
+	if err := db.NewQuery("SELECT service, '' AS status, startedAt, endedAt FROM pauses WHERE " + where).Bind(params).All(&pauses); err != nil {
+		return nil, fmt.Errorf("hooks: load pauses: %w", err)
+	}
+	for _, r := range incs {
+		h := get(r.Service)
+		h.Incidents = append(h.Incidents, monitor.Incident{Status: monitor.Status(r.Status), Span: monitor.Span{Start: parseDate(r.StartedAt), End: parseDate(r.EndedAt)}})
+	}
+	for _, r := range pauses {
+		h := get(r.Service)
+		h.Paused = append(h.Paused, monitor.Span{Start: parseDate(r.StartedAt), End: parseDate(r.EndedAt)})
+	}
+	return out, nil
+}
+
+// liveRow evaluates a service at now and computes its uptime.
+func liveRow(r dashService, h *monitor.History, now time.Time) (views.Row, monitor.Cause) {
+	m := r.modelAt(now)
+	st, cause, since, hist := liveHistory(r, h, now)
+	tl := hist.Timeline(now)
+	return views.Row{
+		ServiceID:   r.ServiceID,
+		Name:        r.DisplayName(),
+		Status:      st,
+		Since:       since,
+		LastSeen:    m.LastSeen,
+		LastMessage: r.LastMessage,
+		Uptime:      [3]monitor.Tally{tl.Last(24 * time.Hour), tl.Last(7 * 24 * time.Hour), tl.Last(30 * 24 * time.Hour)},
+		Days:        tl.Days(barDays),
+	}, cause
+}
+
+// liveHistory is a service's live state at now, since when it holds, and the history
+// the uptime maths should use. The staleness check runs once a minute, so the stored
+// status and incidents can lag the live state by up to a minute: the incidents are
+// brought up to the live state first, so the badge and the uptime never disagree.
+// Counting starts when the service was created; a service that has never sent a beat
+// has no data at all rather than a perfect record.
+func liveHistory(r dashService, h *monitor.History, now time.Time) (monitor.Status, monitor.Cause, time.Time, monitor.History) {
+	m := r.modelAt(now)
+	st, cause := monitor.Evaluate(m, now)
+	since := parseDate(r.StatusChangedAt)
+	var hist monitor.History
+	if h != nil {
+		hist = *h
+	}
+	if string(st) != r.Status {
+		since = changedAt(m, st, cause, now)
+		hist.Incidents = liveIncidents(hist.Incidents, st, since)
+	}
+	hist.Created = parseDate(r.Created)
+	if m.LastSeen.IsZero() && len(hist.Incidents) == 0 {
+		hist.Created = now
+	}
+	return st, cause, since, hist
+}
+
+// liveIncidents is incidents as the staleness check will leave them once it sees the
+// service in state st since since: the open incident ends, and a new one opens when st
+// is down or degraded. It does not modify incs.
+func liveIncidents(incs []monitor.Incident, st monitor.Status, since time.Time) []monitor.Incident {
+	out := make([]monitor.Incident, 0, len(incs)+1)
+	for _, inc := range incs {
+		if inc.End.IsZero() {
+			if inc.Status == st {
+				return incs // the open incident is the live state already
+			}
+			inc.End = since
+			if inc.End.Before(inc.Start) {
+				inc.End = inc.Start
+			}
+		}
+		out = append(out, inc)
+	}
+	if st.IsIncident() {
+		out = append(out, monitor.Incident{Status: st, Span: monitor.Span{Start: since}})
+	}
+	return out
+}
+
+// severity orders services on the overview: what needs attention first.
+func severity(st monitor.Status) int {
+	switch st {
+	case monitor.Down:
+		return 0
+	case monitor.Late:
+		return 1
+	case monitor.Degraded:
+		return 2
+	case monitor.Unknown:
+		return 3
+	case monitor.Up:
+		return 4
+	}
+	return 5
+}
+
+// matches reports whether a service passes the search text and the status filter.
+func matches(r views.Row, group, query, filter string) bool {
+	switch filter {
+	case "":
+	case "problem":
+		if r.Status != monitor.Down && r.Status != monitor.Late && r.Status != monitor.Degraded {
+			return false
+		}
+	default:
+		if string(r.Status) != filter {
+			return false
+		}
+	}
+	if query == "" {
+		return true
+	}
+	q := strings.ToLower(query)
+	return strings.Contains(strings.ToLower(r.Name), q) || strings.Contains(strings.ToLower(r.ServiceID), q) ||
+		strings.Contains(strings.ToLower(group), q)
+}
+
+// validFilter keeps the status filter to the values the form offers.
+func validFilter(f string) string {
+	switch monitor.Status(f) {
+	case monitor.Up, monitor.Late, monitor.Degraded, monitor.Down, monitor.Unknown, monitor.Paused:
+		return f
+	}
+	if f == "problem" {
+		return f
+	}
+	return ""
+}
+
+// loadOverview builds the overview at now: every service counted, those matching the
+// search and filter grouped, the groups and the services in them worst first.
+func loadOverview(app core.App, now time.Time, query, filter string) (views.Overview, error) {
+	filter = validFilter(filter)
+	o := views.Overview{Now: now, Query: query, Filter: filter}
+	rows, err := loadDashServices(app.DB(), "")
+	if err != nil {
+		return o, err
+	}
+	hist, err := loadHistories(app.DB(), "", barStart(now))
+	if err != nil {
+		return o, err
+	}
+	groups := map[string]*views.Group{}
+	worst := map[string]int{}
+	for _, r := range rows {
+		row, _ := liveRow(r, hist[r.ID], now)
+		o.Counts.Add(row.Status)
+		if !matches(row, r.Group, query, filter) {
+			continue
+		}
+		o.Shown++
+		g := groups[r.Group]
+		if g == nil {
+			g = &views.Group{Name: r.Group}
+			groups[r.Group] = g
+			worst[r.Group] = severity(row.Status)
+		}
+		g.Services = append(g.Services, row)
+		worst[r.Group] = min(worst[r.Group], severity(row.Status))
+	}
+	for _, g := range groups {
+		slices.SortFunc(g.Services, func(a, b views.Row) int {
+			return cmp.Or(cmp.Compare(severity(a.Status), severity(b.Status)),
+				cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ServiceID, b.ServiceID))
+		})
+		o.Groups = append(o.Groups, *g)
+	}
+	slices.SortFunc(o.Groups, func(a, b views.Group) int {
+		return cmp.Or(cmp.Compare(worst[a.Name], worst[b.Name]), cmpGroupName(a.Name, b.Name))
+	})
+	return o, nil
+}
+
+// cmpGroupName sorts group names alphabetically, services without a group last.
+func cmpGroupName(a, b string) int {
+	if (a == "") != (b == "") {
+		if a == "" {
+			return 1
+		}
+		return -1
+	}
+	return cmp.Compare(strings.ToLower(a), strings.ToLower(b))
+}
+
+// barStart is the first instant the uptime bars and windows need.
+func barStart(now time.Time) time.Time {
+	n := now.UTC()
+	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -barDays)
+}
+
+// loadService builds the page of one service; it returns sql.ErrNoRows when there is
+// none. full adds the lists below the live header (incidents, beats, log).
+func loadService(app core.App, now time.Time, serviceID string, page int, full bool) (views.Service, error) {
+	db := app.DB()
+	rows, err := loadDashServices(db, serviceID)
+	if err != nil {
+		return views.Service{}, err
+	}
+	if len(rows) == 0 {
+		return views.Service{}, sql.ErrNoRows
+	}
+	r := rows[0]
+	hist, err := loadHistories(db, r.ID, barStart(now))
+	if err != nil {
+		return views.Service{}, err
+	}
+	row, cause := liveRow(r, hist[r.ID], now)
+	m := r.modelAt(now)
+	svc := views.Service{
+		Now: now, Row: row, Cause: cause, Group: r.Group, Description: r.Description, LastStatus: r.LastStatus,
+		Interval: m.Interval, Threshold: m.Threshold, Uptime90: monitor.Sum(row.Days),
+	}
+	if !row.Status.IsIncident() {
+		svc.Cause = monitor.CauseNone
+	}
+	if !full {
+		return svc, nil
+	}
+	if svc.Incidents, err = loadIncidents(db, r.ID); err != nil {
+		return svc, err
+	}
+	if svc.Beats, err = loadBeats(db, r.ID, serviceID, page); err != nil {
+		return svc, err
+	}
+	if svc.Log, err = loadLog(db, r.ID); err != nil {
+		return svc, err
+	}
+	return svc, nil
+}
+
+func loadIncidents(db dbx.Builder, recordID string) ([]views.Incident, error) {
+	var rows []struct {
+		Status    string `db:"status"`
+		Cause     string `db:"cause"`
+		StartedAt string `db:"startedAt"`
+		EndedAt   string `db:"endedAt"`
+	}
+	err := db.NewQuery("SELECT status, cause, startedAt, endedAt FROM incidents WHERE service = {:id} ORDER BY startedAt DESC LIMIT {:n}").
+		Bind(dbx.Params{"id": recordID, "n": incidentsShow}).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("hooks: load incidents: %w", err)
+	}
+	out := make([]views.Incident, len(rows))
+	for i, r := range rows {
+		out[i] = views.Incident{Status: monitor.Status(r.Status), Cause: monitor.Cause(r.Cause), Start: parseDate(r.StartedAt), End: parseDate(r.EndedAt)}
+	}
+	return out, nil
+}
+
+func loadBeats(db dbx.Builder, recordID, serviceID string, page int) (views.Beats, error) {
+	b := views.Beats{ServiceID: serviceID}
+	if err := db.NewQuery("SELECT COUNT(*) FROM heartbeats WHERE service = {:id}").Bind(dbx.Params{"id": recordID}).Row(&b.Total); err != nil {
+		return b, fmt.Errorf("hooks: count heartbeats: %w", err)
+	}
+	b.Pages = max(1, (b.Total+beatsPerPage-1)/beatsPerPage)
+	b.Page = min(max(page, 1), b.Pages)
+	var rows []struct {
+		Status   string `db:"status"`
+		Message  string `db:"message"`
+		Metadata string `db:"metadata"`
+		SourceIP string `db:"sourceIp"`
+		Created  string `db:"created"`
+	}
+	err := db.NewQuery("SELECT status, message, metadata, sourceIp, created FROM heartbeats WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:n} OFFSET {:off}").
+		Bind(dbx.Params{"id": recordID, "n": beatsPerPage, "off": (b.Page - 1) * beatsPerPage}).All(&rows)
+	if err != nil {
+		return b, fmt.Errorf("hooks: load heartbeats: %w", err)
+	}
+	b.Items = make([]views.Beat, len(rows))
+	for i, r := range rows {
+		b.Items[i] = views.Beat{At: parseDate(r.Created), Status: r.Status, Message: r.Message, Metadata: prettyJSON(r.Metadata), SourceIP: r.SourceIP}
+	}
+	return b, nil
+}
+
+// prettyJSON indents stored metadata for reading; it is shown as text, escaped.
+func prettyJSON(raw string) string {
+	if raw == "" || raw == "null" || raw == "{}" {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(raw), "", "  "); err != nil {
+		return raw
+	}
+	return buf.String()
+}
+
+func loadLog(db dbx.Builder, recordID string) ([]views.LogEntry, error) {
+	var rows []struct {
+		Status   string   `db:"status"`
+		Previous string   `db:"previousStatus"`
+		Since    *float64 `db:"timeSinceLastHeartbeat"`
+		Created  string   `db:"created"`
+		LastSeen string   `db:"lastSeen"`
+	}
+	err := db.NewQuery("SELECT status, previousStatus, timeSinceLastHeartbeat, created, lastSeen FROM logs WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:n}").
+		Bind(dbx.Params{"id": recordID, "n": logEntries}).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("hooks: load log: %w", err)
+	}
+	out := make([]views.LogEntry, len(rows))
+	for i, r := range rows {
+		out[i] = views.LogEntry{At: parseDate(r.Created), Status: monitor.Status(r.Status), Previous: monitor.Status(r.Previous), Since: -1}
+		if r.Since != nil && r.LastSeen != "" {
+			out[i].Since = time.Duration(*r.Since) * time.Millisecond
+		}
+	}
+	return out, nil
+}

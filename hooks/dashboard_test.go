@@ -1,0 +1,551 @@
+package hooks
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+const (
+	dashOrigin   = "http://example.com" // httptest requests are for example.com
+	dashPassword = "a-long-password-123"
+)
+
+// browser is a cookie-keeping client of the dashboard, as one person's browser.
+type browser struct {
+	t       *testing.T
+	h       *harness
+	ip      string
+	cookies map[string]*http.Cookie
+}
+
+func newBrowser(h *harness, ip string) *browser {
+	return &browser{t: h.t, h: h, ip: ip, cookies: map[string]*http.Cookie{}}
+}
+
+// send makes a request with the browser's cookies and keeps the cookies it sets.
+// Headers are "Name: value" strings; a form body is url-encoded.
+func (b *browser) send(method, path string, form url.Values, headers ...string) *httptest.ResponseRecorder {
+	b.t.Helper()
+	var req *http.Request
+	if form != nil {
+		req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req = httptest.NewRequest(method, path, nil)
+	}
+	req.RemoteAddr = b.ip + ":40000"
+	for _, c := range b.cookies {
+		req.AddCookie(c)
+	}
+	for _, hv := range headers {
+		k, v, _ := strings.Cut(hv, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	rec := httptest.NewRecorder()
+	b.h.mux.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(b.cookies, c.Name)
+		} else {
+			b.cookies[c.Name] = c
+		}
+	}
+	return rec
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrfOf is the CSRF token in a rendered form.
+func csrfOf(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	m := csrfRe.FindStringSubmatch(rec.Body.String())
+	if m == nil {
+		t.Fatalf("no csrf token in the page: %s", rec.Body.String())
+	}
+	return m[1]
+}
+
+// login opens the login form and posts the credentials, as a person would.
+func (b *browser) login(email, password string, headers ...string) *httptest.ResponseRecorder {
+	b.t.Helper()
+	tok := csrfOf(b.t, b.send("GET", "/login", nil))
+	return b.send("POST", "/login", url.Values{"email": {email}, "password": {password}, "csrf": {tok}},
+		append([]string{"Origin: " + dashOrigin}, headers...)...)
+}
+
+// person creates a record in an auth collection ("users" or "_superusers").
+func (h *harness) person(collection, email string) *core.Record {
+	h.t.Helper()
+	col, err := h.app.FindCollectionByNameOrId(collection)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	r := core.NewRecord(col)
+	r.SetEmail(email)
+	r.SetPassword(dashPassword)
+	if err := h.app.Save(r); err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+func TestDashboardRedirectsWhenLoggedOut(t *testing.T) {
+	h := newHarness(t)
+	h.service("web-1", "k", nil)
+	b := newBrowser(h, "10.0.0.1")
+	cases := []struct {
+		method, path string
+		headers      []string
+		status       int
+		location     string // Location, or HX-Redirect for htmx
+	}{
+		{"GET", "/", nil, 303, "/login"},
+		{"GET", "/services/web-1", nil, 303, "/login?next=%2Fservices%2Fweb-1"},
+		{"GET", "/overview/live?status=down", nil, 303, "/login?next=%2Foverview%2Flive%3Fstatus%3Ddown"},
+		{"GET", "/logout", nil, 303, "/login?next=%2Flogout"},
+		{"POST", "/logout", nil, 303, "/login"},
+		{"GET", "/overview/live", []string{"HX-Request: true", "HX-Current-URL: http://example.com/?q=web"}, 401, "/login?next=%2F%3Fq%3Dweb"},
+		{"GET", "/services/web-1/state", []string{"HX-Request: true", "HX-Current-URL: http://example.com/services/web-1"}, 401, "/login?next=%2Fservices%2Fweb-1"},
+	}
+	for _, c := range cases {
+		res := b.send(c.method, c.path, nil, c.headers...)
+		loc := res.Header().Get("Location")
+		if len(c.headers) > 0 {
+			loc = res.Header().Get("HX-Redirect")
+		}
+		if res.Code != c.status || loc != c.location {
+			t.Errorf("%s %s: got %d to %q, want %d to %q", c.method, c.path, res.Code, loc, c.status, c.location)
+		}
+		if strings.Contains(res.Body.String(), "web-1</a>") {
+			t.Errorf("%s %s: a logged-out request saw the service list", c.method, c.path)
+		}
+	}
+}
+
+func TestDashboardLogin(t *testing.T) {
+	t.Run("a user logs in, sees the services, and the cookie is HttpOnly and Lax", func(t *testing.T) {
+		h := newHarness(t)
+		h.person("users", "ann@example.com")
+		h.service("web-1", "k", map[string]any{"name": "Public web"})
+		b := newBrowser(h, "10.0.0.1")
+		res := b.login("ann@example.com", dashPassword)
+		if res.Code != 303 || res.Header().Get("Location") != "/" {
+			t.Fatalf("login: got %d to %q, want 303 to /", res.Code, res.Header().Get("Location"))
+		}
+		c := b.cookies[sessionCookie]
+		if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" {
+			t.Fatalf("session cookie: got %+v, want HttpOnly, SameSite=Lax, not Secure over plain HTTP", c)
+		}
+		if _, ok := b.cookies[loginCookie]; ok {
+			t.Error("the login nonce cookie should be dropped after login")
+		}
+		res = b.send("GET", "/", nil)
+		if res.Code != 200 || !strings.Contains(body(res), `id="svc-web-1"`) || !strings.Contains(body(res), "Public web") || !strings.Contains(body(res), "ann@example.com") {
+			t.Fatalf("overview after login: got %d %s", res.Code, body(res))
+		}
+		if csp := res.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("CSP: got %q", csp)
+		}
+		if res.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("a private page must not be cached, got Cache-Control %q", res.Header().Get("Cache-Control"))
+		}
+		if res := b.send("GET", "/login", nil); res.Code != 303 || res.Header().Get("Location") != "/" {
+			t.Errorf("GET /login when logged in: got %d to %q, want 303 to /", res.Code, res.Header().Get("Location"))
+		}
+	})
+
+	t.Run("a superuser may log in too, and back to where they were going", func(t *testing.T) {
+		h := newHarness(t)
+		h.person("_superusers", "root@example.com")
+		h.service("web-1", "k", nil)
+		b := newBrowser(h, "10.0.0.1")
+		form := b.send("GET", "/login?next=%2Fservices%2Fweb-1", nil)
+		res := b.send("POST", "/login", url.Values{"email": {"root@example.com"}, "password": {dashPassword}, "csrf": {csrfOf(t, form)}, "next": {"/services/web-1"}},
+			"Origin: "+dashOrigin)
+		if res.Code != 303 || res.Header().Get("Location") != "/services/web-1" {
+			t.Fatalf("login: got %d to %q", res.Code, res.Header().Get("Location"))
+		}
+		if res := b.send("GET", "/services/web-1", nil); res.Code != 200 || !strings.Contains(body(res), `id="state"`) {
+			t.Fatalf("service page: got %d", res.Code)
+		}
+	})
+
+	t.Run("Secure cookie behind TLS", func(t *testing.T) {
+		h := newHarness(t)
+		h.person("users", "ann@example.com")
+		b := newBrowser(h, "10.0.0.1")
+		b.login("ann@example.com", dashPassword, "X-Forwarded-Proto: https")
+		if c := b.cookies[sessionCookie]; c == nil || !c.Secure {
+			t.Fatalf("session cookie over https: got %+v, want Secure", c)
+		}
+	})
+
+	t.Run("htmx login answers with HX-Redirect", func(t *testing.T) {
+		h := newHarness(t)
+		h.person("users", "ann@example.com")
+		b := newBrowser(h, "10.0.0.1")
+		res := b.login("ann@example.com", dashPassword, "HX-Request: true")
+		if res.Code != 200 || res.Header().Get("HX-Redirect") != "/" {
+			t.Fatalf("htmx login: got %d HX-Redirect %q", res.Code, res.Header().Get("HX-Redirect"))
+		}
+	})
+
+	t.Run("next never leaves the site", func(t *testing.T) {
+		for _, next := range []string{"//evil.example", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "/ok\r\nSet-Cookie: x"} {
+			if got := safeNext(next); got != "/" {
+				t.Errorf("safeNext(%q): got %q, want /", next, got)
+			}
+		}
+		if got := safeNext("/services/a?page=2"); got != "/services/a?page=2" {
+			t.Errorf("safeNext of a local path: got %q", got)
+		}
+	})
+}
+
+func TestDashboardLoginFailures(t *testing.T) {
+	h := newHarness(t)
+	h.person("users", "ann@example.com")
+	cases := []struct {
+		name, email, password string
+		headers               []string
+		wantFull              bool // the whole page, or only the form (htmx)
+	}{
+		{"wrong password", "ann@example.com", "nope-nope-nope", nil, true},
+		{"unknown email", "bob@example.com", dashPassword, nil, true},
+		{"empty password", "ann@example.com", "", nil, true},
+		{"htmx: only the form comes back", "ann@example.com", "nope-nope-nope", []string{"HX-Request: true"}, false},
+	}
+	var bodies []string
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBrowser(h, "10.0.1."+itoa(i+1))
+			res := b.login(c.email, c.password, c.headers...)
+			if res.Code != http.StatusUnauthorized {
+				t.Fatalf("got %d, want 401", res.Code)
+			}
+			if !strings.Contains(body(res), `id="login-error"`) || !strings.Contains(body(res), msgBadLogin) {
+				t.Errorf("the form must come back with the message, got %s", body(res))
+			}
+			if full := strings.Contains(body(res), "<html"); full != c.wantFull {
+				t.Errorf("whole page: got %v, want %v", full, c.wantFull)
+			}
+			if _, ok := b.cookies[sessionCookie]; ok {
+				t.Error("a failed login set a session cookie")
+			}
+			bodies = append(bodies, csrfRe.ReplaceAllString(body(res), ""))
+		})
+	}
+	// Whether the account exists must not show: same status, same words.
+	if strings.Replace(bodies[0], "ann@", "bob@", 1) != bodies[1] {
+		t.Errorf("wrong password and unknown email answer differently:\n%s\n%s", bodies[0], bodies[1])
+	}
+}
+
+func TestDashboardCSRF(t *testing.T) {
+	h := newHarness(t)
+	h.person("users", "ann@example.com")
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	h.setClock(now)
+	creds := func(tok string) url.Values {
+		return url.Values{"email": {"ann@example.com"}, "password": {dashPassword}, "csrf": {tok}}
+	}
+	cases := []struct {
+		name    string
+		form    func(b *browser, tok string) url.Values
+		headers []string
+		later   time.Duration // clock moved on between the form and the post
+	}{
+		{"no token", func(*browser, string) url.Values { return creds("") }, []string{"Origin: " + dashOrigin}, 0},
+		{"forged token", func(*browser, string) url.Values {
+			return creds("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA")
+		}, []string{"Origin: " + dashOrigin}, 0},
+		{"token of another browser", func(*browser, string) url.Values {
+			other := newBrowser(h, "10.0.2.99")
+			return creds(csrfOf(t, other.send("GET", "/login", nil)))
+		}, []string{"Origin: " + dashOrigin}, 0},
+		{"expired token", func(_ *browser, tok string) url.Values { return creds(tok) }, []string{"Origin: " + dashOrigin}, 3 * time.Hour},
+		{"cross-site Origin", func(_ *browser, tok string) url.Values { return creds(tok) }, []string{"Origin: https://evil.example"}, 0},
+		{"cross-site Referer, no Origin", func(_ *browser, tok string) url.Values { return creds(tok) }, []string{"Referer: https://evil.example/page"}, 0},
+		{"neither Origin nor Referer", func(_ *browser, tok string) url.Values { return creds(tok) }, nil, 0},
+		{"opaque Origin", func(_ *browser, tok string) url.Values { return creds(tok) }, []string{"Origin: null", "Referer: http://example.com/login"}, 0},
+		{"Sec-Fetch-Site cross-site", func(_ *browser, tok string) url.Values { return creds(tok) }, []string{"Origin: " + dashOrigin, "Sec-Fetch-Site: cross-site"}, 0},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h.setClock(now)
+			b := newBrowser(h, "10.0.2."+itoa(i+1))
+			tok := csrfOf(t, b.send("GET", "/login", nil))
+			form := c.form(b, tok)
+			h.setClock(now.Add(c.later))
+			res := b.send("POST", "/login", form, c.headers...)
+			if res.Code != http.StatusForbidden || !strings.Contains(body(res), msgExpired) {
+				t.Fatalf("got %d, want 403 with the expired-form message; body %s", res.Code, body(res))
+			}
+			if _, ok := b.cookies[sessionCookie]; ok {
+				t.Error("a refused login set a session cookie")
+			}
+		})
+	}
+	t.Run("same-origin Referer without Origin is fine", func(t *testing.T) {
+		h.setClock(now)
+		b := newBrowser(h, "10.0.2.200")
+		tok := csrfOf(t, b.send("GET", "/login", nil))
+		if res := b.send("POST", "/login", creds(tok), "Referer: http://example.com/login"); res.Code != 303 {
+			t.Fatalf("got %d, want 303", res.Code)
+		}
+	})
+	t.Run("logout needs the session's token", func(t *testing.T) {
+		h.setClock(now)
+		b := newBrowser(h, "10.0.2.201")
+		if res := b.login("ann@example.com", dashPassword); res.Code != 303 {
+			t.Fatalf("login: %d", res.Code)
+		}
+		h.person("users", "bob@example.com")
+		other := newBrowser(h, "10.0.2.202")
+		other.login("bob@example.com", dashPassword)
+		otherTok := csrfOf(t, other.send("GET", "/", nil)) // a valid token, of another session
+		for _, tok := range []string{"", otherTok} {
+			if res := b.send("POST", "/logout", url.Values{"csrf": {tok}}, "Origin: "+dashOrigin); res.Code != 403 {
+				t.Errorf("logout with token %.10q: got %d, want 403", tok, res.Code)
+			}
+		}
+		tok := csrfOf(t, b.send("GET", "/", nil))
+		if res := b.send("POST", "/logout", url.Values{"csrf": {tok}}, "Origin: https://evil.example"); res.Code != 403 {
+			t.Errorf("cross-site logout: got %d, want 403", res.Code)
+		}
+		if _, ok := b.cookies[sessionCookie]; !ok {
+			t.Fatal("a refused logout dropped the session")
+		}
+	})
+}
+
+func TestDashboardLogout(t *testing.T) {
+	h := newHarness(t)
+	h.person("users", "ann@example.com")
+	b := newBrowser(h, "10.0.0.1")
+	b.login("ann@example.com", dashPassword)
+	page := b.send("GET", "/logout", nil)
+	if page.Code != 200 || !strings.Contains(body(page), `action="/logout"`) {
+		t.Fatalf("GET /logout: got %d", page.Code)
+	}
+	res := b.send("POST", "/logout", url.Values{"csrf": {csrfOf(t, page)}}, "Origin: "+dashOrigin)
+	if res.Code != 303 || res.Header().Get("Location") != "/login" {
+		t.Fatalf("logout: got %d to %q, want 303 to /login", res.Code, res.Header().Get("Location"))
+	}
+	if _, ok := b.cookies[sessionCookie]; ok {
+		t.Fatal("the session cookie survived logout")
+	}
+	if res := b.send("GET", "/", nil); res.Code != 303 {
+		t.Errorf("after logout: got %d, want a redirect to /login", res.Code)
+	}
+}
+
+func TestDashboardLoginRateLimit(t *testing.T) {
+	h := newHarness(t)
+	h.person("users", "ann@example.com")
+	h.setClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	b := newBrowser(h, "10.0.3.1")
+	for i := range loginAttemptsPerMinute {
+		if res := b.login("ann@example.com", "wrong-password"); res.Code != 401 {
+			t.Fatalf("attempt %d: got %d, want 401", i+1, res.Code)
+		}
+	}
+	res := b.login("ann@example.com", dashPassword)
+	if res.Code != http.StatusTooManyRequests || res.Header().Get("Retry-After") == "" || !strings.Contains(body(res), msgTooMany) {
+		t.Fatalf("attempt over the limit: got %d Retry-After %q, want 429 with the form and a message", res.Code, res.Header().Get("Retry-After"))
+	}
+	if _, ok := b.cookies[sessionCookie]; ok {
+		t.Fatal("the right password over the limit still logged in")
+	}
+	if res := newBrowser(h, "10.0.3.2").login("ann@example.com", dashPassword); res.Code != 303 {
+		t.Errorf("another address: got %d, want to log in", res.Code)
+	}
+	h.setClock(time.Date(2026, 11, 26, 12, 1, 0, 0, time.UTC))
+	if res := b.login("ann@example.com", dashPassword); res.Code != 303 {
+		t.Errorf("a minute later: got %d, want to log in", res.Code)
+	}
+}
+
+func TestDashboardCookieScope(t *testing.T) {
+	h := newHarness(t)
+	h.person("_superusers", "root@example.com")
+	h.service("web-1", "k", nil)
+	b := newBrowser(h, "10.0.0.1")
+	b.login("root@example.com", dashPassword)
+	// Our read routes accept the cookie...
+	for _, path := range []string{"/api/status", "/api/services", "/api/uptime?serviceId=web-1"} {
+		if res := b.send("GET", path, nil); res.Code != 200 {
+			t.Errorf("GET %s with the dashboard cookie: got %d, want 200", path, res.Code)
+		}
+	}
+	// ...PocketBase's own API never does, not even a superuser's.
+	res := b.send("GET", "/api/collections/services/records", nil)
+	if res.Code == 200 {
+		t.Errorf("the PocketBase record API accepted the dashboard cookie: %d %s", res.Code, body(res))
+	}
+	if res := b.send("GET", "/api/collections/_superusers/records", nil); res.Code == 200 {
+		t.Errorf("the PocketBase superusers API accepted the dashboard cookie")
+	}
+}
+
+func TestDashboardPages(t *testing.T) {
+	h := newHarness(t)
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	h.setClock(now)
+	h.person("users", "ann@example.com")
+	h.service("api", "k1", map[string]any{"group": "core"})
+	h.service("db", "k2", map[string]any{"group": "core"})
+	h.service("cron", "k3", nil)
+	setSeen(t, h, "api", now.Add(-10*time.Minute), "up") // past the 5 min threshold: down
+	setSeen(t, h, "db", now.Add(-10*time.Second), "up")
+	b := newBrowser(h, "10.0.0.1")
+	b.login("ann@example.com", dashPassword)
+
+	page := body(b.send("GET", "/", nil))
+	api, db := strings.Index(page, `id="svc-api" data-status="down"`), strings.Index(page, `id="svc-db" data-status="up"`)
+	if api < 0 || db < 0 || api > db {
+		t.Fatalf("want api (down) listed before db (up): %d %d", api, db)
+	}
+	if !strings.Contains(page, `id="svc-cron" data-status="unknown"`) {
+		t.Error("a service never seen is unknown")
+	}
+
+	live := b.send("GET", "/overview/live?status=down&q=a", nil, "HX-Request: true")
+	if live.Code != 200 || strings.Contains(body(live), "<html") || !strings.Contains(body(live), `id="svc-api"`) || strings.Contains(body(live), `id="svc-db"`) {
+		t.Fatalf("live partial filtered to down: got %d %s", live.Code, body(live))
+	}
+	if got := live.Header().Get("HX-Replace-Url"); got != "/?q=a&status=down" {
+		t.Errorf("HX-Replace-Url: got %q", got)
+	}
+	if strings.Contains(body(live), `name="csrf"`) {
+		t.Error("the live partial carries no form and no token")
+	}
+
+	svc := b.send("GET", "/services/api", nil)
+	if svc.Code != 200 || !strings.Contains(body(svc), `id="state" class="panel" data-status="down"`) || !strings.Contains(body(svc), `&#34;serviceId&#34;:&#34;api&#34;`) {
+		t.Fatalf("service page: got %d %s", svc.Code, body(svc))
+	}
+	if !regexp.MustCompile(`Down since <time[^>]*>2026-11-26 11:55:00 UTC</time>`).MatchString(body(svc)) {
+		t.Error("the service page says since when it is down (lastSeen + threshold)")
+	}
+	if res := b.send("GET", "/services/ghost", nil); res.Code != 404 || !strings.Contains(body(res), "No such service") {
+		t.Errorf("unknown service: got %d", res.Code)
+	}
+	if res := b.send("GET", "/services/api/state", nil, "HX-Request: true"); res.Code != 200 || !strings.HasPrefix(body(res), `<section id="state"`) {
+		t.Errorf("state partial: got %d %.60s", res.Code, body(res))
+	}
+}
+
+func TestServicePageHeartbeats(t *testing.T) {
+	h := newHarness(t)
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	h.setClock(now)
+	h.person("users", "ann@example.com")
+	svc := h.service("api", "k1", nil)
+	rows := make([][]any, 45)
+	for i := range rows {
+		at := dbDate(now.Add(-time.Duration(i) * time.Minute))
+		rows[i] = []any{"beat" + itoa(100000000+i) + "xx", svc.Id, "up", "beat " + itoa(i), `{"n":` + itoa(i) + `}`, "10.1.1.1", "curl", at}
+	}
+	if err := insertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, rows); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(h, "10.0.0.1")
+	b.login("ann@example.com", dashPassword)
+	first := body(b.send("GET", "/services/api", nil))
+	if !strings.Contains(first, "beat 0<") || strings.Contains(first, "beat 20<") || !strings.Contains(first, "Page 1 of 3") {
+		t.Fatalf("first page: want the 20 newest beats of 45")
+	}
+	third := b.send("GET", "/services/api/heartbeats?page=3", nil, "HX-Request: true")
+	if !strings.HasPrefix(body(third), `<section id="beats"`) || !strings.Contains(body(third), "beat 44<") || strings.Contains(body(third), "beat 39<") {
+		t.Fatalf("third page: got %s", body(third))
+	}
+	if got := body(b.send("GET", "/services/api/heartbeats?page=99", nil)); !strings.Contains(got, "Page 3 of 3") {
+		t.Error("a page past the end shows the last page")
+	}
+}
+
+func TestDashboardStatic(t *testing.T) {
+	h := newHarness(t)
+	res := h.do("GET", "/static/app.css?v=nope", "")
+	if res.Code != 200 || res.Header().Get("Cache-Control") != "no-cache" || !strings.HasPrefix(res.Header().Get("Content-Type"), "text/css") {
+		t.Fatalf("app.css: got %d %q %q", res.Code, res.Header().Get("Cache-Control"), res.Header().Get("Content-Type"))
+	}
+	page := h.do("GET", "/login", "")
+	m := regexp.MustCompile(`/static/htmx-2\.0\.\d+\.min\.js\?v=\w+`).FindString(body(page))
+	if m == "" {
+		t.Fatal("the login page does not load the vendored htmx")
+	}
+	res = h.do("GET", m, "")
+	if res.Code != 200 || !strings.Contains(res.Header().Get("Cache-Control"), "immutable") || !strings.Contains(body(res), "htmx") {
+		t.Errorf("versioned htmx: got %d %q", res.Code, res.Header().Get("Cache-Control"))
+	}
+	for _, path := range []string{"/static/nope.js", "/static/../main.go", "/static/..%2fmain.go", "/static/"} {
+		if res := h.do("GET", path, ""); res.Code == 200 || strings.Contains(body(res), "package main") {
+			t.Errorf("GET %s: got %d, want no file", path, res.Code)
+		}
+	}
+}
+
+func TestPausesAreRecorded(t *testing.T) {
+	h := newHarness(t)
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	h.setClock(t0)
+	svc := h.service("api", "k", nil)
+	paused := h.service("batch", "k2", map[string]any{"paused": true})
+	spans := func(id string) []spanRow {
+		var rows []spanRow
+		if err := h.app.DB().NewQuery("SELECT service, '' AS status, startedAt, endedAt FROM pauses WHERE service = {:id} ORDER BY startedAt").
+			Bind(dbx.Params{"id": id}).All(&rows); err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	if got := spans(paused.Id); len(got) != 1 || got[0].StartedAt != dbDate(t0) || got[0].EndedAt != "" {
+		t.Errorf("created paused: got %+v, want one open pause from creation", got)
+	}
+	h.setClock(t0.Add(time.Hour))
+	svc.Set("paused", true)
+	if err := h.app.Save(svc); err != nil {
+		t.Fatal(err)
+	}
+	svc.Set("description", "edited while paused")
+	if err := h.app.Save(svc); err != nil {
+		t.Fatal(err)
+	}
+	h.setClock(t0.Add(3 * time.Hour))
+	svc.Set("paused", false)
+	if err := h.app.Save(svc); err != nil {
+		t.Fatal(err)
+	}
+	got := spans(svc.Id)
+	if len(got) != 1 || got[0].StartedAt != dbDate(t0.Add(time.Hour)) || got[0].EndedAt != dbDate(t0.Add(3*time.Hour)) {
+		t.Errorf("paused then resumed: got %+v, want one pause from 13:00 to 15:00", got)
+	}
+
+	// A timed pause ends by itself; clearing it early ends it then.
+	h.setClock(t0.Add(4 * time.Hour))
+	svc.Set("pausedUntil", t0.Add(6*time.Hour))
+	if err := h.app.Save(svc); err != nil {
+		t.Fatal(err)
+	}
+	if got := spans(svc.Id); len(got) != 2 || got[1].StartedAt != dbDate(t0.Add(4*time.Hour)) || got[1].EndedAt != dbDate(t0.Add(6*time.Hour)) {
+		t.Errorf("paused until 18:00: got %+v, want a pause from 16:00 to 18:00", got)
+	}
+	h.setClock(t0.Add(5 * time.Hour))
+	svc.Set("pausedUntil", "")
+	if err := h.app.Save(svc); err != nil {
+		t.Fatal(err)
+	}
+	if got := spans(svc.Id); len(got) != 2 || got[1].EndedAt != dbDate(t0.Add(5*time.Hour)) {
+		t.Errorf("timed pause cleared at 17:00: got %+v", got)
+	}
+}

@@ -1,0 +1,170 @@
+package hooks
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+)
+
+// addIncident stores an incident as the staleness check or the alert ticker would.
+func (h *harness) addIncident(recordID, status string, start, end time.Time) {
+	h.t.Helper()
+	err := insertRows(h.app.DB(), "incidents", []string{"id", "service", "status", "cause", "startedAt", "endedAt", "created", "updated"},
+		[][]any{{itoa(int(start.Unix())) + "inc", recordID, status, "stale", dbDate(start), dbDate(end), dbDate(start), dbDate(start)}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// setCreated moves a service's creation date, where uptime counting starts.
+func (h *harness) setCreated(serviceID string, at time.Time) {
+	h.t.Helper()
+	_, err := h.app.DB().NewQuery("UPDATE services SET created = {:at} WHERE serviceId = {:sid}").
+		Bind(dbx.Params{"at": dbDate(at), "sid": serviceID}).Execute()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func TestUptimeAPI(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PublicStatus = true })
+	day := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC) // days: 24, 25, 26 (today)
+	now := day.AddDate(0, 0, 2).Add(12 * time.Hour)
+	h.setClock(now)
+
+	steady := h.service("steady", "k1", nil)
+	h.setCreated("steady", day.AddDate(0, -2, 0))
+	setSeen(t, h, "steady", now.Add(-time.Minute), "up")
+	h.addIncident(steady.Id, "down", day.Add(21*time.Hour), day.AddDate(0, 0, 1).Add(3*time.Hour)) // 3 h + 3 h across midnight
+	h.addIncident(steady.Id, "degraded", day.AddDate(0, 0, 1).Add(6*time.Hour), day.AddDate(0, 0, 1).Add(8*time.Hour))
+
+	h.service("fresh", "k2", nil)
+	h.setCreated("fresh", day.AddDate(0, 0, 1).Add(12*time.Hour)) // noon of day 2
+	setSeen(t, h, "fresh", now.Add(-20*time.Minute), "up")        // quiet for 20 min: down since 11:45
+
+	paused := h.service("paused", "k3", nil)
+	h.setCreated("paused", day.AddDate(0, -1, 0))
+	setSeen(t, h, "paused", now.Add(-time.Minute), "up")
+	h.addIncident(paused.Id, "down", day.Add(6*time.Hour), day.Add(12*time.Hour))
+	if err := insertRows(h.app.DB(), "pauses", []string{"id", "service", "startedAt", "endedAt"},
+		[][]any{{"pause0000000001", paused.Id, dbDate(day.Add(9 * time.Hour)), dbDate(day.AddDate(0, 0, 1).Add(12 * time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+
+	h.service("silent", "k4", nil) // never sent a beat
+
+	type day3 = [3]*float64
+	pct := func(v float64) *float64 { return &v }
+	cases := []struct {
+		sid     string
+		pct     day3
+		down    day3
+		overall *float64
+	}{
+		{"steady", day3{pct(87.5), pct(87.5), pct(100)}, day3{pct(3 * 3600), pct(3 * 3600), pct(0)}, pct(100 * (60 - 6) / 60.0)},
+		// created at noon on day 2; down since 11:45 today (lastSeen + 5 min threshold),
+		// which the live evaluation counts before any check has opened the incident.
+		{"fresh", day3{nil, pct(100), pct(100 * (12*60 - 15) / (12 * 60.0))}, day3{nil, pct(0), pct(15 * 60)}, pct(100 * (24*60 - 15) / (24 * 60.0))},
+		// paused from 09:00 on day 1 to noon on day 2: day 1 has 9 h monitored, 3 h down.
+		{"paused", day3{pct(100 * 6 / 9.0), pct(100), pct(100)}, day3{pct(3 * 3600), pct(0), pct(0)}, pct(100 * (33 - 3) / 33.0)},
+		{"silent", day3{nil, nil, nil}, day3{nil, nil, nil}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.sid, func(t *testing.T) {
+			res := h.do("GET", "/api/uptime?serviceId="+c.sid+"&days=3", "")
+			if res.Code != 200 {
+				t.Fatalf("got %d %s", res.Code, body(res))
+			}
+			var got uptimeReply
+			if err := json.Unmarshal(res.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.ServiceID != c.sid || got.TotalDays != 3 || len(got.Days) != 3 {
+				t.Fatalf("got %+v", got)
+			}
+			for i, d := range got.Days {
+				if want := day.AddDate(0, 0, i).Format(time.DateOnly); d.Date != want {
+					t.Errorf("day %d: got date %q, want %q", i, d.Date, want)
+				}
+				if !sameFloat(d.UptimePercentage, c.pct[i]) || !sameFloat(d.DowntimeSeconds, c.down[i]) {
+					t.Errorf("day %d: got %v%% and %vs down, want %v%% and %vs", i, show(d.UptimePercentage), show(d.DowntimeSeconds), show(c.pct[i]), show(c.down[i]))
+				}
+			}
+			if !sameFloat(got.OverallUptime, c.overall) {
+				t.Errorf("overall: got %v, want %v", show(got.OverallUptime), show(c.overall))
+			}
+		})
+	}
+
+	t.Run("the exact shape", func(t *testing.T) {
+		res := h.do("GET", "/api/uptime?serviceId=silent&days=1", "")
+		want := `{"serviceId":"silent","days":[{"date":"2026-11-26","uptimePercentage":null,"downtimeSeconds":null}],"overallUptime":null,"totalDays":1}`
+		if body(res) != want {
+			t.Errorf("got %s\nwant %s", body(res), want)
+		}
+		res = h.do("GET", "/api/uptime?serviceId=steady", "")
+		var got uptimeReply
+		if err := json.Unmarshal(res.Body.Bytes(), &got); err != nil || got.TotalDays != 30 {
+			t.Errorf("default window: got %d days, want 30 (%v)", got.TotalDays, err)
+		}
+	})
+
+	t.Run("0 % is 0, not null", func(t *testing.T) {
+		dead := h.service("dead", "k5", nil)
+		h.setCreated("dead", day.AddDate(0, -1, 0))
+		setSeen(t, h, "dead", day.AddDate(0, 0, -3), "up")
+		h.addIncident(dead.Id, "down", day.AddDate(0, 0, -3).Add(5*time.Minute), time.Time{})
+		res := h.do("GET", "/api/uptime?serviceId=dead&days=2", "")
+		if !strings.Contains(body(res), `{"date":"2026-11-25","uptimePercentage":0,"downtimeSeconds":86400}`) ||
+			!strings.Contains(body(res), `"overallUptime":0,`) {
+			t.Errorf("got %s", body(res))
+		}
+	})
+}
+
+func TestUptimeAPIErrors(t *testing.T) {
+	h := newHarness(t)
+	h.service("web-1", "k", nil)
+	h.apiKey("read-key", []string{"read"}, nil, false)
+	auth := "Authorization: Bearer read-key"
+	cases := []struct {
+		url, header string
+		status      int
+		body        string
+	}{
+		{"/api/uptime?serviceId=web-1", "", 401, `{"error":"Unauthorized"}`},
+		{"/api/uptime", auth, 400, `{"error":"serviceId is required"}`},
+		{"/api/uptime?serviceId=bad%20id", auth, 400, `{"error":"Invalid service format"}`},
+		{"/api/uptime?serviceId=ghost", auth, 404, `{"error":"Unknown serviceId"}`},
+		{"/api/uptime?serviceId=web-1&days=0", auth, 400, `{"error":"days must be an integer from 1 to 400"}`},
+		{"/api/uptime?serviceId=web-1&days=401", auth, 400, `{"error":"days must be an integer from 1 to 400"}`},
+		{"/api/uptime?serviceId=web-1&days=seven", auth, 400, `{"error":"days must be an integer from 1 to 400"}`},
+	}
+	for _, c := range cases {
+		res := h.do("GET", c.url, "", c.header)
+		if res.Code != c.status || body(res) != c.body {
+			t.Errorf("GET %s: got %d %s, want %d %s", c.url, res.Code, body(res), c.status, c.body)
+		}
+	}
+	if res := h.do("GET", "/api/uptime?serviceId=web-1&days=400", "", auth); res.Code != 200 {
+		t.Errorf("400 days: got %d", res.Code)
+	}
+}
+
+func sameFloat(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	d := *a - *b
+	return d < 1e-9 && d > -1e-9
+}
+
+func show(p *float64) any {
+	if p == nil {
+		return "null"
+	}
+	return *p
+}
