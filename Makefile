@@ -3,7 +3,7 @@ export GOTOOLCHAIN := go1.27.3
 
 BIN := bin/heartbeat-monitor
 
-.PHONY: run build test test-race bench generate fmt vet
+.PHONY: run build test test-race bench generate templ-check fmt vet
 
 ## run: build and serve on 127.0.0.1:8090 with the data in ./pb_data
 run: build
@@ -16,7 +16,7 @@ build:
 	CGO_ENABLED=0 go build -o $(BIN) .
 
 ## test: every test, with -race on the packages with concurrency
-test:
+test: templ-check
 	go vet ./...
 	go test -count=1 ./...
 	go test -count=1 -race ./ingest/... ./notify/...
@@ -27,6 +27,13 @@ bench:
 
 generate:
 	go tool templ generate
+
+## templ-check: fail when a committed *_templ.go is not what its .templ generates
+templ-check:
+	@for f in views/*.templ; do \
+		go tool templ generate -f "$$f" -stdout | cmp -s - "$${f%.templ}_templ.go" || \
+			{ echo "$$f: generated code is stale; run make generate" >&2; exit 1; }; \
+	done
 
 fmt:
 	gofmt -w .

@@ -34,7 +34,7 @@ type dashService struct {
 	PausedUntil string `db:"pausedUntil"`
 }
 
-// model is the service as Evaluate takes it at now: a timed pause counts as paused,
+// modelAt is the service as Evaluate takes it at now: a timed pause counts as paused,
 // as it does for the alerting.
 func (r dashService) modelAt(now time.Time) monitor.Service {
 	m := r.model()
@@ -182,16 +182,17 @@ func severity(st monitor.Status) int {
 	return 5
 }
 
-// matches reports whether a service passes the search text and the status filter.
-func matches(r views.Row, group, query, filter string) bool {
+// matches reports whether a service in state st passes the search text and the
+// status filter.
+func matches(r dashService, st monitor.Status, query, filter string) bool {
 	switch filter {
 	case "":
 	case "problem":
-		if r.Status != monitor.Down && r.Status != monitor.Late && r.Status != monitor.Degraded {
+		if st != monitor.Down && st != monitor.Late && st != monitor.Degraded {
 			return false
 		}
 	default:
-		if string(r.Status) != filter {
+		if string(st) != filter {
 			return false
 		}
 	}
@@ -199,8 +200,8 @@ func matches(r views.Row, group, query, filter string) bool {
 		return true
 	}
 	q := strings.ToLower(query)
-	return strings.Contains(strings.ToLower(r.Name), q) || strings.Contains(strings.ToLower(r.ServiceID), q) ||
-		strings.Contains(strings.ToLower(group), q)
+	return strings.Contains(strings.ToLower(r.DisplayName()), q) || strings.Contains(strings.ToLower(r.ServiceID), q) ||
+		strings.Contains(strings.ToLower(r.Group), q)
 }
 
 // validFilter keeps the status filter to the values the form offers.
@@ -231,11 +232,12 @@ func loadOverview(app core.App, now time.Time, query, filter string) (views.Over
 	groups := map[string]*views.Group{}
 	worst := map[string]int{}
 	for _, r := range rows {
-		row, _ := liveRow(r, hist[r.ID], now)
-		o.Counts.Add(row.Status)
-		if !matches(row, r.Group, query, filter) {
-			continue
+		st, _ := monitor.Evaluate(r.modelAt(now), now)
+		o.Counts.Add(st)
+		if !matches(r, st, query, filter) {
+			continue // its uptime is not shown: skip the maths
 		}
+		row, _ := liveRow(r, hist[r.ID], now)
 		o.Shown++
 		g := groups[r.Group]
 		if g == nil {

@@ -20,14 +20,14 @@ const (
 
 // browser is a cookie-keeping client of the dashboard, as one person's browser.
 type browser struct {
-	t       *testing.T
-	h       *harness
+	t       testing.TB
+	mux     http.Handler
 	ip      string
 	cookies map[string]*http.Cookie
 }
 
 func newBrowser(h *harness, ip string) *browser {
-	return &browser{t: h.t, h: h, ip: ip, cookies: map[string]*http.Cookie{}}
+	return &browser{t: h.t, mux: h.mux, ip: ip, cookies: map[string]*http.Cookie{}}
 }
 
 // send makes a request with the browser's cookies and keeps the cookies it sets.
@@ -50,7 +50,7 @@ func (b *browser) send(method, path string, form url.Values, headers ...string) 
 		req.Header.Set(k, strings.TrimSpace(v))
 	}
 	rec := httptest.NewRecorder()
-	b.h.mux.ServeHTTP(rec, req)
+	b.mux.ServeHTTP(rec, req)
 	for _, c := range rec.Result().Cookies() {
 		if c.MaxAge < 0 || c.Value == "" {
 			delete(b.cookies, c.Name)
@@ -64,7 +64,7 @@ func (b *browser) send(method, path string, form url.Values, headers ...string) 
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrfOf is the CSRF token in a rendered form.
-func csrfOf(t *testing.T, rec *httptest.ResponseRecorder) string {
+func csrfOf(t testing.TB, rec *httptest.ResponseRecorder) string {
 	t.Helper()
 	m := csrfRe.FindStringSubmatch(rec.Body.String())
 	if m == nil {
@@ -84,15 +84,20 @@ func (b *browser) login(email, password string, headers ...string) *httptest.Res
 // person creates a record in an auth collection ("users" or "_superusers").
 func (h *harness) person(collection, email string) *core.Record {
 	h.t.Helper()
-	col, err := h.app.FindCollectionByNameOrId(collection)
+	return newPerson(h.t, h.app, collection, email)
+}
+
+func newPerson(t testing.TB, app core.App, collection, email string) *core.Record {
+	t.Helper()
+	col, err := app.FindCollectionByNameOrId(collection)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	r := core.NewRecord(col)
 	r.SetEmail(email)
 	r.SetPassword(dashPassword)
-	if err := h.app.Save(r); err != nil {
-		h.t.Fatal(err)
+	if err := app.Save(r); err != nil {
+		t.Fatal(err)
 	}
 	return r
 }

@@ -111,9 +111,10 @@ func (t Timeline) Days(n int) []Day {
 	n0 := t.now.UTC()
 	today := time.Date(n0.Year(), n0.Month(), n0.Day(), 0, 0, 0, 0, time.UTC)
 	days := make([]Day, n)
+	const day = 24 * time.Hour // UTC days have no daylight saving: always 24 h
 	for i := range days {
-		start := today.AddDate(0, 0, i-n+1)
-		days[i] = Day{Date: start, Tally: t.Tally(start, start.AddDate(0, 0, 1))}
+		start := today.Add(time.Duration(i-n+1) * day)
+		days[i] = Day{Date: start, Tally: t.Tally(start, start.Add(day))}
 	}
 	return days
 }

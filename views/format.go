@@ -65,6 +65,17 @@ func UTC(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
+// seenTitle is the exact time shown on hover over a "last seen": the time of day when
+// it is today (UTC), the date too otherwise. It is on every row of the overview, so
+// the short form keeps the refreshed list small.
+func seenTitle(t, now time.Time) string {
+	t, now = t.UTC(), now.UTC()
+	if t.YearDay() == now.YearDay() && t.Year() == now.Year() {
+		return t.Format("15:04:05 UTC")
+	}
+	return UTC(t)
+}
+
 // Ago is a time relative to now: "12s ago", "5m ago", "never".
 func Ago(t, now time.Time) string {
 	if t.IsZero() {

@@ -57,14 +57,14 @@ func OverviewPage(o Overview) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, " <form id=\"filters\" class=\"filters\" method=\"get\" action=\"/\" role=\"search\" hx-get=\"/overview/live\" hx-target=\"#list\" hx-swap=\"outerHTML\" hx-trigger=\"input changed delay:300ms from:#q, change from:#status, submit\" hx-sync=\"this:replace\"><label class=\"sr-only\" for=\"q\">Search services</label> <input id=\"q\" name=\"q\" type=\"search\" placeholder=\"Search by name, id or group\" maxlength=\"100\" autocomplete=\"off\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, " <form id=\"filters\" class=\"filters\" method=\"get\" action=\"/\" role=\"search\" hx-get=\"/overview/live\" hx-target=\"#list\" hx-swap=\"outerHTML\" hx-trigger=\"input changed delay:300ms from:#q, change from:#status, submit\" hx-sync=\"this:replace\"><label class=\"sr-only\" for=\"q\">Search services</label> <input id=\"q\" name=\"q\" type=\"search\" placeholder=\"Search services\" maxlength=\"100\" autocomplete=\"off\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(o.Query)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/overview.templ`, Line: 17, Col: 132}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/overview.templ`, Line: 17, Col: 120}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
@@ -642,9 +642,9 @@ func row(r Row, now time.Time) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var31 string
-			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(UTC(r.LastSeen))
+			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(seenTitle(r.LastSeen, now))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/overview.templ`, Line: 112, Col: 26}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/overview.templ`, Line: 112, Col: 37}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 			if templ_7745c5c3_Err != nil {

@@ -173,7 +173,7 @@ func TestOverviewRowsEveryState(t *testing.T) {
 			if hasTitle && !strings.Contains(title, "since 2026-11-26 11:50:00 UTC") {
 				t.Errorf("badge title: got %q, want the exact UTC time the state began", title)
 			}
-			if got, _ := attr(tds[2], "title"); got != "2026-11-26 11:59:30 UTC" || text(tds[2]) != "30s ago" {
+			if got, _ := attr(tds[2], "title"); got != "11:59:30 UTC" || text(tds[2]) != "30s ago" {
 				t.Errorf("last seen: got %q (title %q), want 30s ago with the exact UTC time on hover", text(tds[2]), got)
 			}
 			link := byTag(tds[1], "a")[0]
@@ -400,6 +400,15 @@ func TestSegments(t *testing.T) {
 	bad := segments(days, true)[2]
 	if bad.Title != "Nov 24: 99.3% up, down 10m 00s" {
 		t.Errorf("bad day title: got %q", bad.Title)
+	}
+}
+
+func TestSeenTitle(t *testing.T) {
+	if got := seenTitle(now.Add(-time.Minute), now); got != "11:59:00 UTC" {
+		t.Errorf("today: got %q, want the time of day", got)
+	}
+	if got := seenTitle(now.Add(-13*time.Hour), now); got != "2026-11-25 23:00:00 UTC" {
+		t.Errorf("yesterday: got %q, want the date and time", got)
 	}
 }
 

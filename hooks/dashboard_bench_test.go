@@ -1,0 +1,145 @@
+package hooks
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
+)
+
+// benchNow is the clock of the render measurements.
+var benchNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// seedServices inserts n services straight into the table (the record API would take
+// seconds for a thousand): a dozen groups, one in fifty down, one in ten with three
+// incidents in the last 90 days.
+func seedServices(t testing.TB, app core.App, n int, now time.Time) {
+	t.Helper()
+	groups := []string{"payments", "search", "billing", "auth", "notifications", "storage", "ingest", "reports", "web", "mobile-api", "cron", "internal"}
+	svcs := make([][]any, 0, n)
+	var incs [][]any
+	for i := range n {
+		id := fmt.Sprintf("svc%012d", i)
+		seen := now.Add(-time.Duration(5+i%100) * time.Second)
+		if i%50 == 7 {
+			seen = now.Add(-20 * time.Minute)
+		}
+		g := groups[i%len(groups)]
+		svcs = append(svcs, []any{id, fmt.Sprintf("%s-%04d", g, i), fmt.Sprintf("%s worker %d", g, i), g, fmt.Sprintf("key%037d", i),
+			120, 300, false, dbDate(seen), "up", "processed 1,284 jobs in 2.1s", "up",
+			dbDate(now.AddDate(0, 0, -30)), dbDate(now.AddDate(0, -6, 0)), dbDate(now.AddDate(0, -6, 0))})
+		if i%10 == 4 {
+			for k := 1; k <= 3; k++ {
+				start := now.AddDate(0, 0, -(i%80 + k*7))
+				end := start.Add(time.Duration(5+i%40) * time.Minute)
+				incs = append(incs, []any{fmt.Sprintf("inc%08d%04d", i, k), id, "down", "stale", dbDate(start), dbDate(end), dbDate(start), dbDate(end)})
+			}
+		}
+	}
+	err := insertRows(app.DB(), "services", []string{"id", "serviceId", "name", "group", "apiKey", "interval", "stalenessThreshold", "paused",
+		"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt", "created", "updated"}, svcs)
+	if err == nil {
+		err = insertRows(app.DB(), "incidents", []string{"id", "service", "status", "cause", "startedAt", "endedAt", "created", "updated"}, incs)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dashboardWith is a served app holding n services, and a browser logged in to it.
+// It takes a testing.TB so benchmarks can use it too; the alert ticker is off, so
+// nothing rewrites the seeded services while they are measured.
+func dashboardWith(t testing.TB, n int) *browser {
+	t.Helper()
+	app, err := tests.NewTestApp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Cleanup)
+	cfg := DefaultConfig()
+	cfg.AlertTick = 0
+	s := register(app, &cfg)
+	s.now = func() time.Time { return benchNow }
+	router, err := apis.NewRouter(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mux http.Handler
+	err = app.OnServe().Trigger(&core.ServeEvent{App: app, Router: router}, func(e *core.ServeEvent) error {
+		var err error
+		mux, err = e.Router.BuildMux()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	seedServices(t, app, n, benchNow)
+	newPerson(t, app, "users", "ann@example.com")
+	b := &browser{t: t, mux: mux, ip: "10.0.0.1", cookies: map[string]*http.Cookie{}}
+	if res := b.login("ann@example.com", dashPassword); res.Code != 303 {
+		t.Fatalf("login: %d", res.Code)
+	}
+	return b
+}
+
+// TestOverviewServerRender measures the whole server side of the overview (SQLite
+// queries, live evaluation, uptime maths, rendering) for 1,000 services and the size of
+// the refreshed partial for 100. With RENDER_REPORT=1 it prints the figures for
+// `make bench`:
+//
+//	RENDER_REPORT=1 go test ./hooks/ -run TestOverviewServerRender -v
+func TestOverviewServerRender(t *testing.T) {
+	report := os.Getenv("RENDER_REPORT") != ""
+	if testing.Short() && !report {
+		t.Skip("-short")
+	}
+	b := dashboardWith(t, 1000)
+	runs := 5
+	if report {
+		runs = 51
+	}
+	times := make([]time.Duration, 0, runs)
+	size := 0
+	for range runs {
+		start := time.Now()
+		res := b.send("GET", "/", nil)
+		times = append(times, time.Since(start))
+		if res.Code != 200 {
+			t.Fatalf("GET /: %d", res.Code)
+		}
+		size = res.Body.Len()
+	}
+	slices.Sort(times)
+
+	live := dashboardWith(t, 100).send("GET", "/overview/live", nil, "HX-Request: true")
+	if live.Code != 200 {
+		t.Fatalf("GET /overview/live: %d", live.Code)
+	}
+	if live.Body.Len() >= 30*1024 {
+		t.Errorf("live partial for 100 services: %d bytes, want under 30 KB", live.Body.Len())
+	}
+	if report {
+		fmt.Printf("server: GET / with 1000 services (SQLite, uptime maths, render): median %.1f ms (min %.1f, p90 %.1f) over %d runs, %d KB\n",
+			ms(times[len(times)/2]), ms(times[0]), ms(times[len(times)*9/10]), runs, size/1024)
+		fmt.Printf("server: GET /overview/live with 100 services: %.1f KB\n", float64(live.Body.Len())/1024)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkOverviewHandler1000 is GET / with 1,000 services, end to end in the process.
+func BenchmarkOverviewHandler1000(b *testing.B) {
+	br := dashboardWith(b, 1000)
+	for b.Loop() {
+		if res := br.send("GET", "/", nil); res.Code != 200 {
+			b.Fatalf("GET /: %d", res.Code)
+		}
+	}
+}

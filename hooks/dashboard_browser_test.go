@@ -1,0 +1,256 @@
+package hooks
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/pocketbase/dbx"
+)
+
+// chromiumPath is Debian's Chromium, which .ci/run installs when it is missing.
+const chromiumPath = "/usr/bin/chromium"
+
+// screenshotDir is git-ignored; the README's picture is copied from it by hand.
+var screenshotDir = filepath.Join("..", "test-output", "screenshots")
+
+// TestDashboardInBrowser drives the real dashboard in headless Chromium: log in, see
+// the overview, post a heartbeat to a service that is down and watch its badge turn up
+// without a reload, narrow the list by search, then take screenshots at 1440x900 and
+// 375x812 in the light and dark themes.
+func TestDashboardInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skip("chromium is not installed (.ci/run installs it): ", err)
+	}
+	h := newHarness(t, func(c *Config) { c.DashboardRefresh = time.Second })
+	h.person("users", "ann@example.com")
+	now := time.Now().UTC()
+	demoServices(t, h, now)
+	srv := httptest.NewServer(h.mux)
+	defer srv.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.WindowSize(1440, 900),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	ctx, cancelTab := chromedp.NewContext(ctx)
+	defer cancelTab()
+
+	// Every request must go to this server (no CDN, no font service), and no script
+	// may throw (a CSP violation of ours would show up here too).
+	var mu sync.Mutex
+	var problems []string
+	chromedp.ListenTarget(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if u := ev.Request.URL; !strings.HasPrefix(u, srv.URL) && !strings.HasPrefix(u, "data:") {
+				problems = append(problems, "external request: "+u)
+			}
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+ev.ExceptionDetails.Error())
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError {
+				problems = append(problems, "console error")
+			}
+		}
+	})
+
+	var status, stayed, url string
+	run := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	run("log in",
+		network.Enable(),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible("#email", chromedp.ByID),
+		chromedp.Location(&url),
+	)
+	if !strings.HasSuffix(url, "/login") {
+		t.Errorf("logged out, / went to %s, want /login", url)
+	}
+	run("submit the login form",
+		chromedp.SendKeys("#email", "ann@example.com", chromedp.ByID),
+		chromedp.SendKeys("#password", dashPassword, chromedp.ByID),
+		chromedp.Submit("#login", chromedp.ByID),
+		chromedp.WaitVisible("#svc-api", chromedp.ByID),
+		chromedp.AttributeValue("#svc-api", "data-status", &status, nil, chromedp.ByID),
+	)
+	if status != "down" {
+		t.Fatalf("api before its beat: got %q, want down", status)
+	}
+
+	run("mark the page, so a reload would show", chromedp.Evaluate(`window.hbStayed = "yes"`, nil))
+	req, err := http.NewRequest("POST", srv.URL+"/api/heartbeat", strings.NewReader(`{"serviceId":"api","message":"back"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer k-api")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("heartbeat: %v %v", res, err)
+	}
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
+	run("watch the badge turn up",
+		chromedp.Poll(`document.querySelector("#svc-api").dataset.status === "up"`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate(`window.hbStayed || "reloaded"`, &stayed),
+	)
+	if stayed != "yes" {
+		t.Errorf("the page reloaded to show the change (got %q)", stayed)
+	}
+	var badge string
+	run("read the badge", chromedp.Text(`#svc-api td:first-child b`, &badge, chromedp.ByQuery))
+	if badge != "Up" {
+		t.Errorf("api badge: got %q, want Up", badge)
+	}
+
+	var shown int
+	run("search narrows the list without a reload",
+		chromedp.SendKeys("#q", "payments", chromedp.ByID),
+		chromedp.Poll(`document.querySelector("#svc-api") === null`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`document.querySelectorAll("#list tr[data-status]").length`, &shown),
+		chromedp.Evaluate(`window.hbStayed || "reloaded"`, &stayed),
+	)
+	if shown != 1 || stayed != "yes" {
+		t.Errorf("search for payments: got %d rows (page kept: %q), want 1 without a reload", shown, stayed)
+	}
+	run("clear the search",
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible("#svc-api", chromedp.ByID),
+	)
+
+	var theme string
+	run("the theme toggle is remembered",
+		chromedp.Click("#theme", chromedp.ByID),
+		chromedp.Reload(),
+		chromedp.WaitVisible("#svc-api", chromedp.ByID),
+		chromedp.Evaluate(`document.documentElement.dataset.theme || "system"`, &theme),
+		chromedp.Evaluate(`localStorage.removeItem("hb-theme"); delete document.documentElement.dataset.theme`, nil),
+	)
+	if theme != "dark" {
+		t.Errorf("after toggling and reloading: got theme %q, want dark", theme)
+	}
+
+	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, shot := range []struct {
+		name          string
+		width, height int64
+		dark          bool
+		path          string
+	}{
+		{"overview-1440x900-light", 1440, 900, false, "/"},
+		{"overview-1440x900-dark", 1440, 900, true, "/"},
+		{"overview-375x812-light", 375, 812, false, "/"},
+		{"overview-375x812-dark", 375, 812, true, "/"},
+		{"service-1440x900-light", 1440, 900, false, "/services/search"},
+		{"service-375x812-dark", 375, 812, true, "/services/payments-db"},
+	} {
+		scheme := "light"
+		if shot.dark {
+			scheme = "dark"
+		}
+		var png []byte
+		run("screenshot "+shot.name,
+			chromedp.EmulateViewport(shot.width, shot.height),
+			emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}),
+			chromedp.Navigate(srv.URL+shot.path),
+			chromedp.WaitVisible("main", chromedp.ByQuery),
+			chromedp.Sleep(300*time.Millisecond), // let the fonts settle before the picture
+			chromedp.CaptureScreenshot(&png),
+		)
+		if err := os.WriteFile(filepath.Join(screenshotDir, shot.name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// demoServices is a small install as the screenshots show it: a few groups, every
+// state, and some history for the 90-day bars.
+func demoServices(t *testing.T, h *harness, now time.Time) {
+	t.Helper()
+	type demo struct {
+		id, name, group, last, message string
+		seen                           time.Duration // ago; 0: never
+		paused                         bool
+	}
+	for _, d := range []demo{
+		{"api", "API gateway", "core", "up", "200 OK in 41 ms", 10 * time.Minute, false},
+		{"payments-db", "Payments database", "core", "down", "disk /var/lib/postgresql 98% full", 40 * time.Second, false},
+		{"auth", "Auth service", "core", "up", "ok", 25 * time.Second, false},
+		{"search", "Search indexer", "core", "up", "indexed 12,480 documents", 50 * time.Second, false},
+		{"nightly-backup", "Nightly backup", "jobs", "up", "backup finished: 12.4 GiB", 3 * time.Minute, false},
+		{"report-builder", "Report builder", "jobs", "degraded", "queue depth 1,204 (slow)", 70 * time.Second, false},
+		{"cache-warmer", "Cache warmer", "jobs", "up", "warmed 300 keys", 2 * time.Hour, true},
+		{"legacy-ftp", "Legacy FTP sync", "", "", "", 0, false},
+	} {
+		h.service(d.id, "k-"+d.id, map[string]any{"name": d.name, "group": d.group, "paused": d.paused})
+		h.setCreated(d.id, now.AddDate(0, 0, -120))
+		if d.seen > 0 {
+			_, err := h.app.DB().NewQuery("UPDATE services SET lastSeen = {:at}, lastStatus = {:st}, lastMessage = {:msg} WHERE serviceId = {:sid}").
+				Bind(dbx.Params{"at": dbDate(now.Add(-d.seen)), "st": d.last, "msg": d.message, "sid": d.id}).Execute()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	h.setCreated("legacy-ftp", now.AddDate(0, 0, -2))
+	h.setCreated("report-builder", now.AddDate(0, 0, -35))
+	ids := map[string]string{}
+	var rows []struct {
+		ID  string `db:"id"`
+		SID string `db:"serviceId"`
+	}
+	if err := h.app.DB().NewQuery("SELECT id, serviceId FROM services").All(&rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		ids[r.SID] = r.ID
+	}
+	past := func(sid, status string, daysAgo int, hour int, d time.Duration) {
+		start := time.Date(now.Year(), now.Month(), now.Day(), hour, 0, 0, 0, time.UTC).AddDate(0, 0, -daysAgo)
+		h.addIncident(ids[sid], status, start, start.Add(d))
+	}
+	past("search", "down", 61, 3, 47*time.Minute)
+	past("search", "down", 23, 14, 6*time.Minute)
+	past("search", "degraded", 9, 9, 3*time.Hour)
+	past("api", "down", 40, 22, 4*time.Hour)
+	past("payments-db", "down", 12, 1, 18*time.Minute)
+	past("nightly-backup", "down", 5, 2, 2*time.Hour)
+}
