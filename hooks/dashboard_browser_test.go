@@ -160,6 +160,28 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("after toggling and reloading: got theme %q, want dark", theme)
 	}
 
+	// The refresh swaps the list and the cards only: the form keeps its node (and any
+	// text being typed), and the page stays where it was scrolled to.
+	var before, after float64
+	var kept bool
+	var stamp string
+	run("a refresh keeps the scroll position and the rest of the page",
+		chromedp.EmulateViewport(375, 812),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible("#svc-api", chromedp.ByID),
+		chromedp.Evaluate(`window.scrollTo(0, 200); document.querySelector("#list").hbOld = 1; document.querySelector("#filters").hbKeep = 1; window.scrollY`, &before),
+		chromedp.Poll(`document.querySelector("#list").hbOld === undefined`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`window.scrollY`, &after),
+		chromedp.Evaluate(`document.querySelector("#filters").hbKeep === 1`, &kept),
+		chromedp.Text("#updated", &stamp, chromedp.ByID),
+	)
+	if before != 200 || after != before || !kept {
+		t.Errorf("after a refresh: scrolled %v then %v, form kept %v; want the same position and the same form", before, after, kept)
+	}
+	if !strings.HasPrefix(stamp, "Updated ") {
+		t.Errorf("the stamp says %q, want Updated ...", stamp)
+	}
+
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
