@@ -270,7 +270,11 @@ func (w windowRow) window() (monitor.Window, error) {
 	if win.StartMinute, err = monitor.ParseClock(w.StartTime); err != nil {
 		return win, err
 	}
-	if win.Location, err = time.LoadLocation(firstNonEmpty(w.Timezone, "UTC")); err != nil {
+	tz := w.Timezone
+	if tz == "" {
+		tz = "UTC"
+	}
+	if win.Location, err = time.LoadLocation(tz); err != nil {
 		return win, fmt.Errorf("hooks: maintenance time zone %q: %w", w.Timezone, err)
 	}
 	win.Duration = time.Duration(w.DurationMinutes) * time.Minute
@@ -403,13 +407,4 @@ func alertMessage(r alertRow, d monitor.Decision, n monitor.Notice, open *monito
 		m.Dependents = append(m.Dependents, names[id])
 	}
 	return m
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

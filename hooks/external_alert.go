@@ -32,7 +32,7 @@ type alertReply struct {
 	Success           bool     `json:"success"`
 	Message           string   `json:"message"`
 	AlertTitle        string   `json:"alertTitle,omitempty"`
-	ChannelsSent      []string `json:"channelsSent,omitempty"`
+	ChannelsSent      []string `json:"channelsSent,omitzero"` // [] when none took it; absent on errors
 	Errors            []string `json:"errors,omitempty"`
 	AvailableChannels []string `json:"availableChannels,omitempty"`
 }
