@@ -96,10 +96,21 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !strings.HasSuffix(url, "/login") {
 		t.Errorf("logged out, / went to %s, want /login", url)
 	}
-	run("submit the login form",
+	var loginErr string
+	run("a wrong password: htmx swaps in the form with the message (a 401)",
 		chromedp.SendKeys("#email", "ann@example.com", chromedp.ByID),
+		chromedp.SendKeys("#password", "not-the-password", chromedp.ByID),
+		chromedp.Click("#login button", chromedp.ByQuery),
+		chromedp.WaitVisible("#login-error", chromedp.ByID),
+		chromedp.Text("#login-error", &loginErr, chromedp.ByID),
+		chromedp.Location(&url),
+	)
+	if loginErr != msgBadLogin || !strings.HasSuffix(url, "/login") {
+		t.Errorf("failed login: got %q at %s, want %q on /login", loginErr, url, msgBadLogin)
+	}
+	run("the right password",
 		chromedp.SendKeys("#password", dashPassword, chromedp.ByID),
-		chromedp.Submit("#login", chromedp.ByID),
+		chromedp.Click("#login button", chromedp.ByQuery),
 		chromedp.WaitVisible("#svc-api", chromedp.ByID),
 		chromedp.AttributeValue("#svc-api", "data-status", &status, nil, chromedp.ByID),
 	)
