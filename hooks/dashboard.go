@@ -165,7 +165,7 @@ func overviewURL(query, filter string) string {
 
 // serviceGet is GET /services/{serviceId}.
 func (d *dashboard) serviceGet(e *core.RequestEvent) error {
-	svc, ok, err := d.serviceFor(e, true)
+	svc, ok, err := d.serviceFor(e, partAll)
 	if err != nil || !ok {
 		return err
 	}
@@ -174,7 +174,7 @@ func (d *dashboard) serviceGet(e *core.RequestEvent) error {
 
 // serviceState is GET /services/{serviceId}/state: the live header of the page.
 func (d *dashboard) serviceState(e *core.RequestEvent) error {
-	svc, ok, err := d.serviceFor(e, false)
+	svc, ok, err := d.serviceFor(e, partHeader)
 	if err != nil || !ok {
 		return err
 	}
@@ -183,16 +183,16 @@ func (d *dashboard) serviceState(e *core.RequestEvent) error {
 
 // serviceBeats is GET /services/{serviceId}/heartbeats?page=N: one page of beats.
 func (d *dashboard) serviceBeats(e *core.RequestEvent) error {
-	svc, ok, err := d.serviceFor(e, true)
+	svc, ok, err := d.serviceFor(e, partBeats)
 	if err != nil || !ok {
 		return err
 	}
 	return render(e, http.StatusOK, views.BeatsTable(svc.Beats))
 }
 
-// serviceFor loads the service of the request; when it does not exist it answers 404
-// and reports false. full loads everything on the page, else the live header only.
-func (d *dashboard) serviceFor(e *core.RequestEvent, full bool) (views.Service, bool, error) {
+// serviceFor loads the part of the page of the request's service; when there is no
+// such service it answers 404 and reports false.
+func (d *dashboard) serviceFor(e *core.RequestEvent, part servicePart) (views.Service, bool, error) {
 	sid := e.Request.PathValue("serviceId")
 	c, err := d.chrome(e, sid)
 	if err != nil {
@@ -202,7 +202,7 @@ func (d *dashboard) serviceFor(e *core.RequestEvent, full bool) (views.Service, 
 		return views.Service{}, false, d.notFound(e, c)
 	}
 	page, _ := strconv.Atoi(e.Request.URL.Query().Get("page"))
-	svc, err := loadService(d.app, d.now().UTC(), sid, page, full)
+	svc, err := loadService(d.app, d.now().UTC(), sid, page, part)
 	if errors.Is(err, sql.ErrNoRows) {
 		return views.Service{}, false, d.notFound(e, c)
 	} else if err != nil {

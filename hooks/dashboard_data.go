@@ -118,9 +118,10 @@ func liveRow(r dashService, h *monitor.History, now time.Time) (views.Row, monit
 }
 
 // liveHistory is a service's live state at now, since when it holds, and the history
-// the uptime maths should use. The staleness check runs once a minute, so the stored
-// status and incidents can lag the live state by up to a minute: the incidents are
-// brought up to the live state first, so the badge and the uptime never disagree.
+// the uptime maths should use. The stored status and incidents are written by the alert
+// ticker and the staleness cron, so they can lag the live state by a tick (a minute
+// with the ticker off): the incidents are brought up to the live state first, so the
+// badge and the uptime never disagree.
 // Counting starts when the service was created; a service that has never sent a beat
 // has no data at all rather than a perfect record.
 func liveHistory(r dashService, h *monitor.History, now time.Time) (monitor.Status, monitor.Cause, time.Time, monitor.History) {
@@ -142,8 +143,8 @@ func liveHistory(r dashService, h *monitor.History, now time.Time) (monitor.Stat
 	return st, cause, since, hist
 }
 
-// liveIncidents is incidents as the staleness check will leave them once it sees the
-// service in state st since since: the open incident ends, and a new one opens when st
+// liveIncidents is incidents as the server will leave them once it sees the service in
+// state st since since: the open incident ends, and a new one opens when st
 // is down or degraded. It does not modify incs.
 func liveIncidents(incs []monitor.Incident, st monitor.Status, since time.Time) []monitor.Incident {
 	out := make([]monitor.Incident, 0, len(incs)+1)
@@ -278,9 +279,18 @@ func barStart(now time.Time) time.Time {
 	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -barDays)
 }
 
-// loadService builds the page of one service; it returns sql.ErrNoRows when there is
-// none. full adds the lists below the live header (incidents, beats, log).
-func loadService(app core.App, now time.Time, serviceID string, page int, full bool) (views.Service, error) {
+// servicePart says what of a service page to load: the live header is always there.
+type servicePart int
+
+const (
+	partHeader servicePart = iota // the live header alone
+	partBeats                     // and one page of heartbeats
+	partAll                       // the whole page: incidents, beats and the log too
+)
+
+// loadService builds the page of one service, or the part of it asked for; it returns
+// sql.ErrNoRows when there is no such service.
+func loadService(app core.App, now time.Time, serviceID string, page int, part servicePart) (views.Service, error) {
 	db := app.DB()
 	rows, err := loadDashServices(db, serviceID)
 	if err != nil {
@@ -303,19 +313,17 @@ func loadService(app core.App, now time.Time, serviceID string, page int, full b
 	if !row.Status.IsIncident() {
 		svc.Cause = monitor.CauseNone
 	}
-	if !full {
+	if part == partHeader {
 		return svc, nil
+	}
+	if svc.Beats, err = loadBeats(db, r.ID, serviceID, page); err != nil || part == partBeats {
+		return svc, err
 	}
 	if svc.Incidents, err = loadIncidents(db, r.ID); err != nil {
 		return svc, err
 	}
-	if svc.Beats, err = loadBeats(db, r.ID, serviceID, page); err != nil {
-		return svc, err
-	}
-	if svc.Log, err = loadLog(db, r.ID); err != nil {
-		return svc, err
-	}
-	return svc, nil
+	svc.Log, err = loadLog(db, r.ID)
+	return svc, err
 }
 
 func loadIncidents(db dbx.Builder, recordID string) ([]views.Incident, error) {

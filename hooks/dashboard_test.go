@@ -1,6 +1,9 @@
 package hooks
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -492,6 +495,16 @@ func TestDashboardStatic(t *testing.T) {
 	res = h.do("GET", m, "")
 	if res.Code != 200 || !strings.Contains(res.Header().Get("Cache-Control"), "immutable") || !strings.Contains(body(res), "htmx") {
 		t.Errorf("versioned htmx: got %d %q", res.Code, res.Header().Get("Cache-Control"))
+	}
+	zipped := h.do("GET", m, "", "Accept-Encoding: gzip")
+	size := zipped.Body.Len()
+	zr, err := gzip.NewReader(zipped.Body)
+	if err != nil {
+		t.Fatalf("gzip htmx: %v", err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(plain, res.Body.Bytes()) || size > len(plain)/2 {
+		t.Errorf("gzip htmx: %d bytes for %d (%v), want the same file, smaller", size, len(plain), err)
 	}
 	for _, path := range []string{"/static/nope.js", "/static/../main.go", "/static/..%2fmain.go", "/static/"} {
 		if res := h.do("GET", path, ""); res.Code == 200 || strings.Contains(body(res), "package main") {
