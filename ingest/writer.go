@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,7 @@ type Writer struct {
 	maxBatch int
 	maxQueue int64
 	queued   atomic.Int64
+	commits  atomic.Int64
 	queue    chan *job
 
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
@@ -127,6 +129,9 @@ func (w *Writer) enqueue(j *job) error {
 	}
 }
 
+// Commits is the number of transactions the writer has committed.
+func (w *Writer) Commits() int64 { return w.commits.Load() }
+
 // Queued is the number of beats waiting for a commit.
 func (w *Writer) Queued() int64 { return w.queued.Load() }
 
@@ -166,17 +171,32 @@ func (w *Writer) run() {
 		}
 		batch := []*job{j}
 		n := len(j.beats)
-	fill:
+		// Gather what is queued, then yield once so that handlers ready to run can queue
+		// their beats too, and gather again for as long as that brings more. On a single
+		// core (GOMAXPROCS=1) handlers cannot run while this goroutine does: without the
+		// yield every batch held one beat and group commit never happened.
 		for n < w.maxBatch {
-			select {
-			case more, ok := <-w.queue:
-				if !ok {
+			got := false
+		fill:
+			for n < w.maxBatch {
+				select {
+				case more, ok := <-w.queue:
+					if !ok {
+						break fill
+					}
+					batch = append(batch, more)
+					n += len(more.beats)
+					got = true
+				default:
 					break fill
 				}
-				batch = append(batch, more)
-				n += len(more.beats)
-			default:
-				break fill
+			}
+			if !got && len(batch) > 1 {
+				break
+			}
+			runtime.Gosched()
+			if !got && len(w.queue) == 0 {
+				break
 			}
 		}
 		err := w.commit(batch)
@@ -341,6 +361,7 @@ func (w *Writer) commit(batch []*job) (err error) {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("ingest: commit: %w", err)
 	}
+	w.commits.Add(1)
 	for id, at := range keysUsed {
 		w.keyUse[id] = at
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -276,5 +277,35 @@ func TestNewIDSortsByTime(t *testing.T) {
 		if !strings.ContainsRune(idAlphabet, c) {
 			t.Errorf("id %q has %q", a, c)
 		}
+	}
+}
+
+// TestWriterGroupsCommitsOnOneCore: with one core, as the server runs when pinned, 64
+// concurrent senders must share transactions rather than commit one beat each.
+func TestWriterGroupsCommitsOnOneCore(t *testing.T) {
+	db, ids := newTestDB(t, 16)
+	w := newTestWriter(t, db, 100000)
+	defer w.Close(context.Background())
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const senders, each = 64, 20
+	var wg sync.WaitGroup
+	for g := 0; g < senders; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if err := w.Submit(context.Background(), []Beat{{ServiceRecordID: ids[(g+i)%len(ids)], Status: "up", At: time.Now()}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	beats := senders * each
+	if c := w.Commits(); c > int64(beats/8) {
+		t.Errorf("%d commits for %d beats from %d senders: group commit is not grouping", c, beats, senders)
+	} else {
+		t.Logf("%d commits for %d beats (%.1f beats per commit)", c, beats, float64(beats)/float64(c))
 	}
 }
