@@ -108,6 +108,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	if loginErr != msgBadLogin || !strings.HasSuffix(url, "/login") {
 		t.Errorf("failed login: got %q at %s, want %q on /login", loginErr, url, msgBadLogin)
 	}
+	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var loginPNG []byte
+	run("screenshot the failed login", chromedp.CaptureScreenshot(&loginPNG))
+	if err := os.WriteFile(filepath.Join(screenshotDir, "login-1440x900-light.png"), loginPNG, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	run("the right password",
 		chromedp.SendKeys("#password", dashPassword, chromedp.ByID),
 		chromedp.Click("#login button", chromedp.ByQuery),
@@ -193,9 +201,6 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("the stamp says %q, want Updated ...", stamp)
 	}
 
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	for _, shot := range []struct {
 		name          string
 		width, height int64
@@ -207,20 +212,24 @@ func TestDashboardInBrowser(t *testing.T) {
 		{"overview-375x812-light", 375, 812, false, "/"},
 		{"overview-375x812-dark", 375, 812, true, "/"},
 		{"service-1440x900-light", 1440, 900, false, "/services/search"},
-		{"service-375x812-dark", 375, 812, true, "/services/payments-db"},
+		{"service-375x812-dark-full", 375, 812, true, "/services/payments-db"},
 	} {
 		scheme := "light"
 		if shot.dark {
 			scheme = "dark"
 		}
 		var png []byte
+		capture := chromedp.CaptureScreenshot(&png)
+		if strings.HasSuffix(shot.name, "-full") {
+			capture = chromedp.FullScreenshot(&png, 100) // the whole page, as PNG
+		}
 		run("screenshot "+shot.name,
 			chromedp.EmulateViewport(shot.width, shot.height),
 			emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}),
 			chromedp.Navigate(srv.URL+shot.path),
 			chromedp.WaitVisible("main", chromedp.ByQuery),
 			chromedp.Sleep(300*time.Millisecond), // let the fonts settle before the picture
-			chromedp.CaptureScreenshot(&png),
+			capture,
 		)
 		if err := os.WriteFile(filepath.Join(screenshotDir, shot.name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)

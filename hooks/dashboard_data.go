@@ -166,6 +166,26 @@ func liveIncidents(incs []monitor.Incident, st monitor.Status, since time.Time) 
 	return out
 }
 
+// liveList brings the newest-first incident list up to the live state, as liveIncidents
+// does for the uptime maths: the header says "down since 12:05", so the list shows that
+// incident as ongoing even before the server has stored it.
+func liveList(incs []views.Incident, st monitor.Status, cause monitor.Cause, since time.Time) []views.Incident {
+	open := len(incs) > 0 && incs[0].End.IsZero()
+	switch {
+	case open && incs[0].Status == st:
+		return incs
+	case open:
+		incs[0].End = since
+		if since.Before(incs[0].Start) {
+			incs[0].End = incs[0].Start
+		}
+	}
+	if st.IsIncident() && !since.IsZero() {
+		incs = append([]views.Incident{{Status: st, Cause: cause, Start: since}}, incs...)
+	}
+	return incs
+}
+
 // severity orders services on the overview: what needs attention first.
 func severity(st monitor.Status) int {
 	switch st {
@@ -322,6 +342,7 @@ func loadService(app core.App, now time.Time, serviceID string, page int, part s
 	if svc.Incidents, err = loadIncidents(db, r.ID); err != nil {
 		return svc, err
 	}
+	svc.Incidents = liveList(svc.Incidents, row.Status, svc.Cause, row.Since)
 	svc.Log, err = loadLog(db, r.ID)
 	return svc, err
 }

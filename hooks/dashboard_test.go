@@ -444,6 +444,9 @@ func TestDashboardPages(t *testing.T) {
 	if !regexp.MustCompile(`Down since <time[^>]*>2026-11-26 11:55:00 UTC</time>`).MatchString(body(svc)) {
 		t.Error("the service page says since when it is down (lastSeen + threshold)")
 	}
+	if !regexp.MustCompile(`<td class="t">2026-11-26 11:55:00 UTC</td><td class="t"><strong>ongoing</strong>`).MatchString(body(svc)) {
+		t.Error("the incident the header speaks of is in the list, ongoing, before any check has stored it")
+	}
 	if res := b.send("GET", "/services/ghost", nil); res.Code != 404 || !strings.Contains(body(res), "No such service") {
 		t.Errorf("unknown service: got %d", res.Code)
 	}
