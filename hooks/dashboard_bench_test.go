@@ -127,12 +127,12 @@ func TestOverviewServerRender(t *testing.T) {
 	}
 	if report {
 		fmt.Printf("server: GET / with 1000 services (SQLite, uptime maths, render): median %.1f ms (min %.1f, p90 %.1f) over %d runs, %d KB\n",
-			ms(times[len(times)/2]), ms(times[0]), ms(times[len(times)*9/10]), runs, size/1024)
+			renderMillis(times[len(times)/2]), renderMillis(times[0]), renderMillis(times[len(times)*9/10]), runs, size/1024)
 		fmt.Printf("server: GET /overview/live with 100 services: %.1f KB\n", float64(live.Body.Len())/1024)
 	}
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func renderMillis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // BenchmarkOverviewHandler1000 is GET / with 1,000 services, end to end in the process.
 func BenchmarkOverviewHandler1000(b *testing.B) {

@@ -91,12 +91,12 @@ func TestUptimeAPI(t *testing.T) {
 				if want := day.AddDate(0, 0, i).Format(time.DateOnly); d.Date != want {
 					t.Errorf("day %d: got date %q, want %q", i, d.Date, want)
 				}
-				if !sameFloat(d.UptimePercentage, c.pct[i]) || !sameFloat(d.DowntimeSeconds, c.down[i]) {
-					t.Errorf("day %d: got %v%% and %vs down, want %v%% and %vs", i, show(d.UptimePercentage), show(d.DowntimeSeconds), show(c.pct[i]), show(c.down[i]))
+				if !samePct(d.UptimePercentage, c.pct[i]) || !samePct(d.DowntimeSeconds, c.down[i]) {
+					t.Errorf("day %d: got %v%% and %vs down, want %v%% and %vs", i, showPct(d.UptimePercentage), showPct(d.DowntimeSeconds), showPct(c.pct[i]), showPct(c.down[i]))
 				}
 			}
-			if !sameFloat(got.OverallUptime, c.overall) {
-				t.Errorf("overall: got %v, want %v", show(got.OverallUptime), show(c.overall))
+			if !samePct(got.OverallUptime, c.overall) {
+				t.Errorf("overall: got %v, want %v", showPct(got.OverallUptime), showPct(c.overall))
 			}
 		})
 	}
@@ -156,7 +156,7 @@ func TestUptimeAPIErrors(t *testing.T) {
 	}
 }
 
-func sameFloat(a, b *float64) bool {
+func samePct(a, b *float64) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
@@ -164,7 +164,7 @@ func sameFloat(a, b *float64) bool {
 	return d < 1e-9 && d > -1e-9
 }
 
-func show(p *float64) any {
+func showPct(p *float64) any {
 	if p == nil {
 		return "null"
 	}
