@@ -61,7 +61,6 @@ type Writer struct {
 	// Owned by the writer goroutine.
 	keyUse   map[string]time.Time // when lastUsedAt was last written per api key
 	services map[string]*serviceState
-	sweptAt  time.Time
 	inserts  map[int]*sql.Stmt
 	update   *sql.Stmt
 }
@@ -154,19 +153,19 @@ func (w *Writer) Close(ctx context.Context) error {
 func (w *Writer) run() {
 	defer close(w.done)
 	defer w.closeStmts()
-	tick := time.NewTicker(lastWriteEvery)
+	tick := time.NewTicker(lastWriteEvery / 4)
 	defer tick.Stop()
 	for {
 		var j *job
 		select {
 		case next, ok := <-w.queue:
 			if !ok {
-				w.flushPending()
+				w.flushPending(true)
 				return
 			}
 			j = next
 		case <-tick.C:
-			w.flushPending()
+			w.flushPending(false)
 			continue
 		}
 		batch := []*job{j}
@@ -207,13 +206,20 @@ func (w *Writer) run() {
 	}
 }
 
-// flushPending writes the service updates held back by lastWriteEvery.
-func (w *Writer) flushPending() {
-	if !w.pendingServices() {
+// flushPending writes the service updates held back for services that have gone quiet:
+// those whose lastWriteEvery has passed, or, when all is set (closing), every one.
+func (w *Writer) flushPending(all bool) {
+	now := time.Now()
+	due := map[string]lastBeat{}
+	for id, st := range w.services {
+		if st.pending != nil && (all || now.Sub(st.writtenAt) >= lastWriteEvery) {
+			due[id] = *st.pending
+		}
+	}
+	if len(due) == 0 {
 		return
 	}
-	w.sweptAt = time.Time{}
-	if err := w.commit(nil); err != nil && w.OnError != nil {
+	if err := w.commitTx(nil, due, now); err != nil && w.OnError != nil {
 		w.OnError(err)
 	}
 }
@@ -274,7 +280,51 @@ func (w *Writer) prepare() error {
 	return nil
 }
 
-func (w *Writer) commit(batch []*job) (err error) {
+// commit stores a batch of beats, with the service updates that are due. What it
+// holds back is remembered only once the transaction has committed, so a failed commit
+// leaves no trace of beats that were not stored.
+func (w *Writer) commit(batch []*job) error {
+	now := time.Now()
+	newest := map[string]lastBeat{}
+	for _, j := range batch {
+		for _, b := range j.beats {
+			if l, ok := newest[b.ServiceRecordID]; !ok || !b.At.Before(l.at) {
+				newest[b.ServiceRecordID] = lastBeat{b.At, b.Status, b.Message}
+			}
+		}
+	}
+	due := map[string]lastBeat{}
+	for id, l := range newest {
+		st := w.services[id]
+		if st == nil {
+			due[id] = l
+			continue
+		}
+		if st.pending != nil && st.pending.at.After(l.at) {
+			l = *st.pending
+		}
+		if st.status != l.status || now.Sub(st.writtenAt) >= lastWriteEvery {
+			due[id] = l
+		}
+	}
+	if err := w.commitTx(batch, due, now); err != nil {
+		return err
+	}
+	for id, l := range newest {
+		if _, written := due[id]; written {
+			continue
+		}
+		st := w.services[id]
+		if st.pending == nil || !l.at.Before(st.pending.at) {
+			st.pending = &l
+		}
+	}
+	return nil
+}
+
+// commitTx inserts the batch's beats and writes the due service updates in one
+// transaction, and records what it wrote once that has committed.
+func (w *Writer) commitTx(batch []*job, due map[string]lastBeat, now time.Time) (err error) {
 	tx, err := w.db.Begin()
 	if err != nil {
 		return fmt.Errorf("ingest: begin: %w", err)
@@ -287,7 +337,6 @@ func (w *Writer) commit(batch []*job) (err error) {
 		}
 	}()
 
-	latest := map[string]lastBeat{}
 	keysUsed := map[string]time.Time{}
 	var rows []any
 	for _, j := range batch {
@@ -297,9 +346,6 @@ func (w *Writer) commit(batch []*job) (err error) {
 				meta = string(b.Metadata)
 			}
 			rows = append(rows, NewID(b.At), b.ServiceRecordID, b.Status, b.Message, meta, b.SourceIP, b.UserAgent, b.At.UTC().Format(DateLayout))
-			if l, ok := latest[b.ServiceRecordID]; !ok || !b.At.Before(l.at) {
-				latest[b.ServiceRecordID] = lastBeat{b.At, b.Status, b.Message}
-			}
 			if b.APIKeyID != "" && b.At.Sub(w.keyUse[b.APIKeyID]) >= time.Minute {
 				keysUsed[b.APIKeyID] = b.At
 			}
@@ -320,29 +366,6 @@ func (w *Writer) commit(batch []*job) (err error) {
 		rows = rows[size*heartbeatCols:]
 	}
 
-	now := time.Now()
-	due := map[string]lastBeat{}
-	for id, l := range latest {
-		st := w.services[id]
-		if st == nil {
-			st = &serviceState{}
-			w.services[id] = st
-		}
-		if st.pending == nil || !l.at.Before(st.pending.at) {
-			st.pending = &l
-		}
-		if st.status != st.pending.status || now.Sub(st.writtenAt) >= lastWriteEvery {
-			due[id] = *st.pending
-		}
-	}
-	if now.Sub(w.sweptAt) >= lastWriteEvery {
-		for id, st := range w.services {
-			if st.pending != nil {
-				due[id] = *st.pending
-			}
-		}
-		w.sweptAt = now
-	}
 	if len(due) > 0 {
 		upd := tx.Stmt(w.update)
 		// lastSeen only moves forward: two handlers can stamp beats in one order and
@@ -367,22 +390,16 @@ func (w *Writer) commit(batch []*job) (err error) {
 	}
 	for id, l := range due {
 		st := w.services[id]
+		if st == nil {
+			st = &serviceState{}
+			w.services[id] = st
+		}
 		st.writtenAt, st.status = now, l.status
-		if !st.pending.at.After(l.at) {
+		if st.pending != nil && !st.pending.at.After(l.at) {
 			st.pending = nil
 		}
 	}
 	return nil
-}
-
-// pendingServices reports whether a service update is being held back.
-func (w *Writer) pendingServices() bool {
-	for _, st := range w.services {
-		if st.pending != nil {
-			return true
-		}
-	}
-	return false
 }
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"

@@ -6,6 +6,7 @@
 #
 # Environment:
 #   BENCH_DURATION        length of each measured run (Go duration, default 20s)
+#   BENCH_ROUNDS          alternating ours/floor rounds of the closed-loop runs (default 2)
 #   BENCH_WARMUP          unmeasured warm-up before each program's runs (default 2s, 0 to skip)
 #   BENCH_RATE            open-loop rate in beats/s (default 3000)
 #   BENCH_SERVICES        services in pass 1 (default 1000)
@@ -22,6 +23,7 @@ export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 DURATION=${BENCH_DURATION:-20s}
+ROUNDS=${BENCH_ROUNDS:-2}
 WARMUP=${BENCH_WARMUP:-2s}
 RATE=${BENCH_RATE:-3000}
 SERVICES=${BENCH_SERVICES:-1000}
@@ -148,15 +150,30 @@ start_floor() {
 # to CPU 1, save its JSON to $RESULTS/NAME.json (NAME starting with "_" is
 # not reported) and add its 2xx count to LAST_OK.
 load() {
-	local name=$1 url=$2 services=$3
+	local name=$1 url=$2 services=$3 t0 t1
 	shift 3
+	t0=$(cpu_ticks "${TARGET_PID:-}")
 	${PIN_LOAD[@]+"${PIN_LOAD[@]}"} "$LOADGEN" run --url "$url" --services "$services" --json "$@" \
 		>"$RESULTS/$name.json"
+	t1=$(cpu_ticks "${TARGET_PID:-}")
 	LAST_OK=$(sed -n 's/.*"ok2xx":\([0-9]*\).*/\1/p' "$RESULTS/$name.json")
 	if [ -z "$LAST_OK" ]; then
 		log "ERROR: no ok2xx in $RESULTS/$name.json"
 		return 1
 	fi
+	if [ -n "$t0" ] && [ -n "$t1" ] && [ "$LAST_OK" -gt 0 ]; then
+		# Server CPU time (user + system) per acknowledged beat, in microseconds: less
+		# sensitive than beats/s to whatever else the machine is doing.
+		awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$LAST_OK" 'BEGIN { printf "%.1f\n", t * 1e6 / hz / n }' >"$RESULTS/$name.cpu"
+	fi
+}
+
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# cpu_ticks PID: user + system CPU ticks used so far by PID (empty without a PID).
+cpu_ticks() {
+	[ -n "$1" ] || return 0
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || true
 }
 
 # check_rows NAME DB EXPECTED: compare the heartbeat row count with the
@@ -196,48 +213,57 @@ mb() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
 # ---- pass 1: 1,000 services ------------------------------------------------
 log "work dir $WORK; duration $DURATION per run, warm-up $WARMUP, open-loop rate $RATE/s"
 
+# Both programs serve at once (pinned to the same CPU, only one loaded at a time) and
+# the closed-loop runs alternate between them, BENCH_ROUNDS times: a shared machine's
+# background load then weighs on both sides of each ratio alike.
+FLOOR_PORT=$("$LOADGEN" freeport)
+FLOOR_URL=http://127.0.0.1:$FLOOR_PORT
+mkdir -p "$WORK/floor"
+FLOOR_DB=$WORK/floor/floor.db
+log "pass 1: floor on $FLOOR_URL, $SERVICES services"
+start_floor "$FLOOR_DB" "$FLOOR_PORT" "$SERVICES"
+FLOOR_OK=0
 if [ "$SKIP_OURS" != 1 ]; then
 	PORT=$("$LOADGEN" freeport)
 	URL=http://127.0.0.1:$PORT
 	DATA=$WORK/ours1
 	log "pass 1: our server on $URL, $SERVICES services"
 	start_ours "$DATA" "$PORT"
+	OURS1_PID=$SERVER_PID
 	${PIN_LOAD[@]+"${PIN_LOAD[@]}"} "$LOADGEN" setup --url "$URL" --services "$SERVICES" \
 		--email "$SU_EMAIL" --password "$SU_PASSWORD" --concurrency 16 >&2
-	OURS_OK=0
-	if [ "$WARMUP" != 0 ] && [ "$WARMUP" != 0s ]; then
+fi
+OURS_OK=0
+if [ "$WARMUP" != 0 ] && [ "$WARMUP" != 0s ]; then
+	if [ "$SKIP_OURS" != 1 ]; then
 		load _ours-warmup "$URL" "$SERVICES" --label ours --mode closed --concurrency 16 --duration "$WARMUP"
 		OURS_OK=$((OURS_OK + LAST_OK))
 	fi
-	load ours-closed-16 "$URL" "$SERVICES" --label ours --mode closed --concurrency 16 --duration "$DURATION"
-	OURS_OK=$((OURS_OK + LAST_OK))
-	load ours-closed-64 "$URL" "$SERVICES" --label ours --mode closed --concurrency 64 --duration "$DURATION"
-	OURS_OK=$((OURS_OK + LAST_OK))
+	load _floor-warmup "$FLOOR_URL" "$SERVICES" --label floor --mode closed --concurrency 16 --duration "$WARMUP"
+	FLOOR_OK=$((FLOOR_OK + LAST_OK))
+fi
+for ((round = 1; round <= ROUNDS; round++)); do
+	for c in 16 64; do
+		if [ "$SKIP_OURS" != 1 ]; then
+			TARGET_PID=$OURS1_PID load "ours-closed-$c-r$round" "$URL" "$SERVICES" --label ours --mode closed --concurrency "$c" --duration "$DURATION"
+			OURS_OK=$((OURS_OK + LAST_OK))
+		fi
+		TARGET_PID=$FLOOR_PID load "floor-closed-$c-r$round" "$FLOOR_URL" "$SERVICES" --label floor --mode closed --concurrency "$c" --duration "$DURATION"
+		FLOOR_OK=$((FLOOR_OK + LAST_OK))
+	done
+done
+if [ "$SKIP_OURS" != 1 ]; then
 	load ours-open-64 "$URL" "$SERVICES" --label ours --mode open --rate "$RATE" --concurrency 64 --duration "$DURATION"
 	OURS_OK=$((OURS_OK + LAST_OK))
-	stop_server "$SERVER_PID" "our server"
+fi
+load floor-open-64 "$FLOOR_URL" "$SERVICES" --label floor --mode open --rate "$RATE" --concurrency 64 --duration "$DURATION"
+FLOOR_OK=$((FLOOR_OK + LAST_OK))
+if [ "$SKIP_OURS" != 1 ]; then
+	stop_server "$OURS1_PID" "our server"
 	check_rows "ours ($SERVICES services)" "$DATA/data.db" "$OURS_OK"
 else
 	log "BENCH_SKIP_OURS=1: skipping our server"
 fi
-
-PORT=$("$LOADGEN" freeport)
-URL=http://127.0.0.1:$PORT
-mkdir -p "$WORK/floor"
-FLOOR_DB=$WORK/floor/floor.db
-log "pass 1: floor on $URL, $SERVICES services"
-start_floor "$FLOOR_DB" "$PORT" "$SERVICES"
-FLOOR_OK=0
-if [ "$WARMUP" != 0 ] && [ "$WARMUP" != 0s ]; then
-	load _floor-warmup "$URL" "$SERVICES" --label floor --mode closed --concurrency 16 --duration "$WARMUP"
-	FLOOR_OK=$((FLOOR_OK + LAST_OK))
-fi
-load floor-closed-16 "$URL" "$SERVICES" --label floor --mode closed --concurrency 16 --duration "$DURATION"
-FLOOR_OK=$((FLOOR_OK + LAST_OK))
-load floor-closed-64 "$URL" "$SERVICES" --label floor --mode closed --concurrency 64 --duration "$DURATION"
-FLOOR_OK=$((FLOOR_OK + LAST_OK))
-load floor-open-64 "$URL" "$SERVICES" --label floor --mode open --rate "$RATE" --concurrency 64 --duration "$DURATION"
-FLOOR_OK=$((FLOOR_OK + LAST_OK))
 stop_server "$FLOOR_PID" "floor"
 check_rows "floor ($SERVICES services)" "$FLOOR_DB" "$FLOOR_OK"
 
@@ -267,12 +293,15 @@ if [ "$SKIP_OURS" != 1 ]; then
 fi
 
 # ---- summary ----------------------------------------------------------------
-REPORT_FILES=()
-for f in ours-closed-16 ours-closed-64 ours-open-64 floor-closed-16 floor-closed-64 floor-open-64 ours-10k-closed-64; do
-	if [ -f "$RESULTS/$f.json" ]; then
-		REPORT_FILES+=("$RESULTS/$f.json")
-	fi
-done
+# report_files NAME...: the result files that exist, in the order given.
+report_files() {
+	local f
+	for f in "$@"; do
+		if [ -f "$RESULTS/$f.json" ]; then
+			echo "$RESULTS/$f.json"
+		fi
+	done
+}
 
 echo
 echo "================ heartbeat ingest benchmark ================"
@@ -286,7 +315,20 @@ else
 fi
 echo "runs:     $DURATION each; open loop at $RATE beats/s; latency over 2xx replies, open loop from scheduled send time"
 echo
-"$LOADGEN" report --a ours --b floor "${REPORT_FILES[@]}"
+for ((round = 1; round <= ROUNDS; round++)); do
+	echo "-- round $round of $ROUNDS (runs alternate ours, floor) --"
+	mapfile -t FILES < <(report_files "ours-closed-16-r$round" "floor-closed-16-r$round" "ours-closed-64-r$round" "floor-closed-64-r$round")
+	"$LOADGEN" report --a ours --b floor "${FILES[@]}"
+	for c in 16 64; do
+		if [ -f "$RESULTS/ours-closed-$c-r$round.cpu" ] && [ -f "$RESULTS/floor-closed-$c-r$round.cpu" ]; then
+			echo "server CPU per beat, closed loop, $c clients: ours $(cat "$RESULTS/ours-closed-$c-r$round.cpu") us, floor $(cat "$RESULTS/floor-closed-$c-r$round.cpu") us"
+		fi
+	done
+	echo
+done
+echo "-- open loop and $SERVICES_LARGE services --"
+mapfile -t FILES < <(report_files ours-open-64 floor-open-64 ours-10k-closed-64)
+"$LOADGEN" report --a ours --b floor "${FILES[@]}"
 echo
 echo "$RSS_LINE"
 echo
