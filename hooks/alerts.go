@@ -121,7 +121,6 @@ func idle(ds []monitor.Decision) bool {
 // alertRow is a service with its alert settings.
 type alertRow struct {
 	serviceRow
-	PausedUntil     string  `db:"pausedUntil"`
 	DependsOn       string  `db:"dependsOn"`
 	ReminderMinutes float64 `db:"reminderMinutes"`
 }
@@ -151,7 +150,7 @@ type alertState struct {
 func loadAlertState(db dbx.Builder, now time.Time) (alertState, error) {
 	st := alertState{open: map[string]*monitor.OpenIncident{}, changes: map[string]int{}, flapAt: map[string]time.Time{}}
 	cutoff := dbDate(now.Add(-monitor.FlapWindow))
-	err := db.NewQuery("SELECT " + serviceColumns + ", pausedUntil, dependsOn, reminderMinutes FROM services ORDER BY [[group]], serviceId").All(&st.rows)
+	err := db.NewQuery("SELECT " + serviceColumns + ", dependsOn, reminderMinutes FROM services ORDER BY [[group]], serviceId").All(&st.rows)
 	if err != nil {
 		return st, fmt.Errorf("hooks: load services: %w", err)
 	}

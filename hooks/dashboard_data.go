@@ -26,26 +26,14 @@ const (
 	incidentsShow = 50
 )
 
-// dashService is a service row with its creation date, where uptime counting starts,
-// and the end of a timed pause.
+// dashService is a service row with its creation date, where uptime counting starts.
 type dashService struct {
 	serviceRow
-	Created     string `db:"created"`
-	PausedUntil string `db:"pausedUntil"`
-}
-
-// modelAt is the service as Evaluate takes it at now: a timed pause counts as paused,
-// as it does for the alerting.
-func (r dashService) modelAt(now time.Time) monitor.Service {
-	m := r.model()
-	if parseDate(r.PausedUntil).After(now) {
-		m.Paused = true
-	}
-	return m
+	Created string `db:"created"`
 }
 
 func loadDashServices(db dbx.Builder, serviceID string) ([]dashService, error) {
-	const cols = "SELECT " + serviceColumns + ", created, pausedUntil FROM services"
+	const cols = "SELECT " + serviceColumns + ", created FROM services"
 	q := db.NewQuery(cols)
 	if serviceID != "" {
 		q = db.NewQuery(cols + " WHERE serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID})
@@ -102,7 +90,7 @@ func loadHistories(db dbx.Builder, recordID string, from time.Time) (map[string]
 
 // liveRow evaluates a service at now and computes its uptime.
 func liveRow(r dashService, h *monitor.History, now time.Time) (views.Row, monitor.Cause) {
-	m := r.modelAt(now)
+	m := r.model()
 	st, cause, since, hist := liveHistory(r, h, now)
 	tl := hist.Timeline(now)
 	return views.Row{
@@ -125,7 +113,7 @@ func liveRow(r dashService, h *monitor.History, now time.Time) (views.Row, monit
 // Counting starts when the service was created; a service that has never sent a beat
 // has no data at all rather than a perfect record.
 func liveHistory(r dashService, h *monitor.History, now time.Time) (monitor.Status, monitor.Cause, time.Time, monitor.History) {
-	m := r.modelAt(now)
+	m := r.model()
 	st, cause := monitor.Evaluate(m, now)
 	since := parseDate(r.StatusChangedAt)
 	var hist monitor.History
@@ -253,7 +241,7 @@ func loadOverview(app core.App, now time.Time, query, filter string) (views.Over
 	groups := map[string]*views.Group{}
 	worst := map[string]int{}
 	for _, r := range rows {
-		st, _ := monitor.Evaluate(r.modelAt(now), now)
+		st, _ := monitor.Evaluate(r.model(), now)
 		o.Counts.Add(st)
 		if !matches(r, st, query, filter) {
 			continue // its uptime is not shown: skip the maths
@@ -325,7 +313,7 @@ func loadService(app core.App, now time.Time, serviceID string, page int, part s
 		return views.Service{}, err
 	}
 	row, cause := liveRow(r, hist[r.ID], now)
-	m := r.modelAt(now)
+	m := r.model()
 	svc := views.Service{
 		Now: now, Row: row, Cause: cause, Group: r.Group, Description: r.Description, LastStatus: r.LastStatus,
 		Interval: m.Interval, Threshold: m.Threshold, Uptime90: monitor.Sum(row.Days),

@@ -101,7 +101,7 @@ func (s *server) servicesList(e *core.RequestEvent) error {
 	for i, r := range rows {
 		m := r.model()
 		out[i] = serviceInfo{ID: r.ServiceID, Name: r.DisplayName(), Description: r.Description, Group: r.Group,
-			Enabled: !r.Paused, Interval: int64(m.Interval / time.Second), StalenessThreshold: int64(m.Threshold / time.Second)}
+			Enabled: !r.Paused && !m.PausedUntil.After(s.now()), Interval: int64(m.Interval / time.Second), StalenessThreshold: int64(m.Threshold / time.Second)}
 	}
 	return writeJSON(e, http.StatusOK, out)
 }

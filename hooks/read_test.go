@@ -203,3 +203,21 @@ func TestLogsRoute(t *testing.T) {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestStatusTimedPause(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PublicStatus = true })
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	h.setClock(now)
+	h.service("maint-1", "k", map[string]any{"pausedUntil": now.Add(time.Hour)})
+	setSeen(t, h, "maint-1", now.Add(-time.Hour), "up")
+	if st := statusOf(t, h, "maint-1"); st.Status != "paused" {
+		t.Errorf("during a timed pause: %s, want paused", st.Status)
+	}
+	if strings.Contains(body(h.do("GET", "/api/services", "")), `"enabled":true`) {
+		t.Error("/api/services shows a service in a timed pause as enabled")
+	}
+	h.setClock(now.Add(61 * time.Minute))
+	if st := statusOf(t, h, "maint-1"); st.Status != "down" {
+		t.Errorf("after the pause: %s, want down", st.Status)
+	}
+}

@@ -26,9 +26,10 @@ type serviceRow struct {
 	LastMessage     string  `db:"lastMessage"`
 	Status          string  `db:"status"`
 	StatusChangedAt string  `db:"statusChangedAt"`
+	PausedUntil     string  `db:"pausedUntil"`
 }
 
-const serviceColumns = "id, serviceId, name, description, [[group]], interval, stalenessThreshold, paused, lastSeen, lastStatus, lastMessage, status, statusChangedAt"
+const serviceColumns = "id, serviceId, name, description, [[group]], interval, stalenessThreshold, paused, lastSeen, lastStatus, lastMessage, status, statusChangedAt, pausedUntil"
 
 // loadServices reads every service, ordered by group then serviceId.
 func loadServices(db dbx.Builder) ([]serviceRow, error) {
@@ -59,11 +60,12 @@ func (r serviceRow) DisplayName() string {
 // model converts the row into what monitor.Evaluate takes.
 func (r serviceRow) model() monitor.Service {
 	return monitor.Service{
-		LastSeen:   parseDate(r.LastSeen),
-		LastStatus: r.LastStatus,
-		Interval:   seconds(r.Interval, monitor.DefaultInterval),
-		Threshold:  seconds(r.Threshold, monitor.DefaultThreshold),
-		Paused:     r.Paused,
+		LastSeen:    parseDate(r.LastSeen),
+		LastStatus:  r.LastStatus,
+		Interval:    seconds(r.Interval, monitor.DefaultInterval),
+		Threshold:   seconds(r.Threshold, monitor.DefaultThreshold),
+		Paused:      r.Paused,
+		PausedUntil: parseDate(r.PausedUntil),
 	}
 }
 

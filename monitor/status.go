@@ -40,7 +40,9 @@ type Service struct {
 	LastStatus string    // what the client last reported: up, down or degraded
 	Interval   time.Duration
 	Threshold  time.Duration
-	Paused     bool
+	Paused     bool // paused indefinitely
+	// PausedUntil pauses the service until then (maintenance); zero means no such pause.
+	PausedUntil time.Time
 }
 
 // Evaluate reports the state of a service at now, and why when it is down or degraded.
@@ -54,7 +56,7 @@ func Evaluate(s Service, now time.Time) (Status, Cause) {
 		threshold = DefaultThreshold
 	}
 	switch {
-	case s.Paused:
+	case s.Paused || s.PausedUntil.After(now):
 		return Paused, CauseNone
 	case s.LastSeen.IsZero():
 		return Unknown, CauseNone

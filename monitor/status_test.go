@@ -53,3 +53,15 @@ func TestIsIncident(t *testing.T) {
 		}
 	}
 }
+
+func TestEvaluatePausedUntil(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	s := Service{LastSeen: now.Add(-time.Hour), LastStatus: "up", PausedUntil: now.Add(time.Minute)}
+	if got, _ := Evaluate(s, now); got != Paused {
+		t.Errorf("paused until a later time: %s, want paused", got)
+	}
+	s.PausedUntil = now
+	if got, _ := Evaluate(s, now); got != Down {
+		t.Errorf("pause ending now: %s, want down (the pause is over)", got)
+	}
+}
