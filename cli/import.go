@@ -31,7 +31,7 @@ for every service). enabled:false becomes paused.
 Import is idempotent: a second run changes nothing. It never deletes. Every field it
 cannot carry over (notifications, uptime threshold sets, auth.required:false, unknown
 fields) is listed as a note. Everything is saved in one transaction, or nothing is.
-A server running on the same --dir sees imported services and keys after a restart.`,
+A server running on the same --dir picks up imported services and keys within 10 seconds.`,
 		Example:      `  heartbeat-monitor import services.json --keys api_keys.json --dir /var/lib/heartbeat-monitor --dryRun`,
 		Args:         cobra.ExactArgs(1),
 		SilenceUsage: true,
@@ -140,7 +140,7 @@ func applyImport(app core.App, plan importPlan, dryRun bool, out io.Writer) (imp
 	case dryRun:
 		fmt.Fprintln(out, "dry run: nothing was saved")
 	case n.Created+n.Updated+n.KeysCreated+n.KeysUpdated > 0:
-		fmt.Fprintln(out, "saved; restart a server running on this data directory so that it sees the changes")
+		fmt.Fprintln(out, "saved; a server running on this data directory picks up the changes within 10 seconds")
 	}
 	return n, nil
 }

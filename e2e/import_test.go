@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestImportRoundTrip imports both forms of the original services.json and an API_KEYS
@@ -117,5 +118,39 @@ func TestImportRoundTrip(t *testing.T) {
 	}
 	if n := len(s.beats(t, "unraid-n1")); n != 1 {
 		t.Errorf("unraid-n1: got %d beats, want 1 (the group key must be refused)", n)
+	}
+}
+
+// TestImportIntoRunningServer: an import against the data directory of a running server
+// takes effect without a restart.
+func TestImportIntoRunningServer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.stop()
+	post := func() int {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/heartbeat", strings.NewReader(`{"serviceId":"service-1"}`))
+		req.Header.Set("Authorization", "Bearer your-secret-key-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post(); got != http.StatusNotFound {
+		t.Fatalf("before the import: %d, want 404", got)
+	}
+	if out, err := hm(nil, "import", filepath.Join(repoRoot, "cli", "testdata", "services.init.json"), "--dir", dir, "--dev=false"); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for post() != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the running server did not pick up the imported service within 15 s")
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }

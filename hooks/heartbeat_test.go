@@ -336,3 +336,37 @@ func TestServiceDefaults(t *testing.T) {
 		t.Error("two services got the same generated key")
 	}
 }
+
+// TestRegistrySeesOtherProcesses: services and keys written by another process (an
+// `import` against the same data directory) are picked up without a restart.
+func TestRegistrySeesOtherProcesses(t *testing.T) {
+	h := newHarness(t)
+	h.service("web-1", "k1", nil)
+	last, err := h.s.registryVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written behind the server's back: no record hook runs.
+	err = insertRows(h.app.DB(), "services", []string{"id", "serviceId", "apiKey", "interval", "stalenessThreshold", "created", "updated"},
+		[][]any{{"importedsvc0001", "imported-1", "k-imported", 120, 300, "2030-01-01 00:00:00.000Z", "2030-01-01 00:00:00.000Z"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.beat("imported-1", "k-imported"); got != 404 {
+		t.Fatalf("before the refresh: %d, want 404", got)
+	}
+	h.s.refreshRegistry(&last)
+	if got := h.beat("imported-1", "k-imported"); got != 200 {
+		t.Errorf("after the refresh: %d, want 200", got)
+	}
+	if _, err := h.app.DB().NewQuery("DELETE FROM services WHERE id = 'importedsvc0001'").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	h.s.refreshRegistry(&last)
+	if got := h.beat("imported-1", "k-imported"); got != 404 {
+		t.Errorf("after a delete elsewhere: %d, want 404", got)
+	}
+	if got := h.beat("web-1", "k1"); got != 200 {
+		t.Errorf("the other service after the refreshes: %d", got)
+	}
+}

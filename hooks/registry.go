@@ -20,10 +20,42 @@ func (s *server) loadRegistry() error {
 	if err := s.app.DB().NewQuery("SELECT id, serviceId, apiKey FROM services").All(&svcs); err != nil {
 		return err
 	}
-	for _, r := range svcs {
-		s.reg.PutService(r.ID, r.ServiceID, r.APIKey)
+	list := make([]ingest.ServiceKey, len(svcs))
+	for i, r := range svcs {
+		list[i] = ingest.ServiceKey{RecordID: r.ID, ServiceID: r.ServiceID, Key: r.APIKey}
 	}
+	s.reg.ReplaceServices(list)
 	return s.reloadKeys(s.app)
+}
+
+// registryVersion changes whenever a service or api key is created, changed or deleted,
+// by this process or another one (an `import` run against the same data directory).
+func (s *server) registryVersion() (string, error) {
+	var v string
+	err := s.app.DB().NewQuery(`SELECT
+		(SELECT COUNT(*) || '/' || IFNULL(MAX(updated), '') FROM services) || '|' ||
+		(SELECT COUNT(*) || '/' || IFNULL(MAX(updated), '') FROM api_keys)`).Row(&v)
+	return v, err
+}
+
+// refreshRegistry reloads the registry when another process changed services or keys;
+// record hooks only see this process's own saves. It runs every registryPoll.
+func (s *server) refreshRegistry(last *string) {
+	v, err := s.registryVersion()
+	if err != nil {
+		s.app.Logger().Error("registry version", "error", err)
+		return
+	}
+	if v == *last {
+		return
+	}
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	if err := s.loadRegistry(); err != nil {
+		s.app.Logger().Error("reload registry", "error", err)
+		return
+	}
+	*last = v
 }
 
 // reloadKeys replaces the registry's api keys with those in the database (there are few).
@@ -71,16 +103,22 @@ func jsonList(raw string, into *[]string) error {
 // or disabled key, a deleted service) applies to the very next request.
 func bindRegistryHooks(app core.App, s *server) {
 	putService := func(e *core.RecordEvent) error {
+		s.regMu.Lock()
 		s.reg.PutService(e.Record.Id, e.Record.GetString("serviceId"), e.Record.GetString("apiKey"))
+		s.regMu.Unlock()
 		return e.Next()
 	}
 	app.OnRecordAfterCreateSuccess("services").BindFunc(putService)
 	app.OnRecordAfterUpdateSuccess("services").BindFunc(putService)
 	app.OnRecordAfterDeleteSuccess("services").BindFunc(func(e *core.RecordEvent) error {
+		s.regMu.Lock()
 		s.reg.DeleteService(e.Record.Id)
+		s.regMu.Unlock()
 		return e.Next()
 	})
 	reload := func(e *core.RecordEvent) error {
+		s.regMu.Lock()
+		defer s.regMu.Unlock()
 		if err := s.reloadKeys(e.App); err != nil {
 			e.App.Logger().Error("reload api keys", "error", err)
 		}

@@ -5,6 +5,7 @@ package hooks
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
@@ -46,8 +47,12 @@ type server struct {
 	reg     *ingest.Registry
 	limiter *ingest.Limiter
 	writer  *ingest.Writer
-	now     func() time.Time
-	alerts  alerting
+	// regMu orders registry reloads with the record hooks' updates, so a reload that
+	// read the database before a save cannot undo that save's update.
+	regMu    sync.Mutex
+	pollDone chan struct{}
+	now      func() time.Time
+	alerts   alerting
 }
 
 // Register binds every route, record hook and cron job of the monitor to app.
@@ -111,12 +116,38 @@ func (s *server) start() error {
 	}
 	s.writer = w
 	s.writer.OnError = func(err error) { s.app.Logger().Error("heartbeat writer", "error", err) }
+	s.pollDone = make(chan struct{})
+	go s.pollRegistry(s.pollDone)
 	return nil
+}
+
+// registryPoll is how often the registry checks for changes made by another process.
+const registryPoll = 10 * time.Second
+
+func (s *server) pollRegistry(done <-chan struct{}) {
+	last, err := s.registryVersion()
+	if err != nil {
+		s.app.Logger().Error("registry version", "error", err)
+	}
+	t := time.NewTicker(registryPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			s.refreshRegistry(&last)
+		}
+	}
 }
 
 // stop commits every queued beat before the database closes (SIGTERM drains, it does
 // not drop). PocketBase has stopped the HTTP server by the time this runs.
 func (s *server) stop() {
+	if s.pollDone != nil {
+		close(s.pollDone)
+		s.pollDone = nil
+	}
 	if s.writer == nil {
 		return
 	}

@@ -73,6 +73,28 @@ func (r *Registry) PutService(recordID, serviceID, key string) {
 	r.byRecord[recordID] = serviceID
 }
 
+// ServiceKey is a service as ReplaceServices takes it.
+type ServiceKey struct {
+	RecordID, ServiceID, Key string
+}
+
+// ReplaceServices swaps in a whole new set of services at once.
+func (r *Registry) ReplaceServices(list []ServiceKey) {
+	services := make(map[string]*Service, len(list))
+	byRecord := make(map[string]string, len(list))
+	for _, k := range list {
+		s := &Service{RecordID: k.RecordID, ServiceID: k.ServiceID, hasKey: k.Key != ""}
+		if k.Key != "" {
+			s.keyDigest = sha256.Sum256([]byte(k.Key))
+		}
+		services[k.ServiceID] = s
+		byRecord[k.RecordID] = k.ServiceID
+	}
+	r.mu.Lock()
+	r.services, r.byRecord = services, byRecord
+	r.mu.Unlock()
+}
+
 // DeleteService forgets a service.
 func (r *Registry) DeleteService(recordID string) {
 	r.mu.Lock()
