@@ -292,6 +292,14 @@ if [ "$SKIP_OURS" != 1 ]; then
 	check_rows "ours ($SERVICES_LARGE services)" "$DATA/data.db" "$OURS2_OK"
 fi
 
+# ---- dashboard render ---------------------------------------------------------
+log "dashboard render (1,000 services) and partial size (100 services)"
+RENDER=$(RENDER_REPORT=1 go test -count=1 -run 'TestRenderReport|TestOverviewServerRender' -v ./views/ ./hooks/ |
+	grep -E '^(render|server):') || {
+	log "ERROR: the render report did not run"
+	FAILED=1
+}
+
 # ---- summary ----------------------------------------------------------------
 # report_files NAME...: the result files that exist, in the order given.
 report_files() {
@@ -331,6 +339,9 @@ mapfile -t FILES < <(report_files ours-open-64 floor-open-64 ours-10k-closed-64)
 "$LOADGEN" report --a ours --b floor "${FILES[@]}"
 echo
 echo "$RSS_LINE"
+echo
+echo "dashboard (targets: GET / with 1,000 services under 50 ms median; refresh partial for 100 services under 30 KB):"
+echo "${RENDER:-not measured}" | sed 's/^/  /'
 echo
 echo "durability (rows in heartbeats after graceful stop vs 2xx replies, warm-up included):"
 for line in ${DURABILITY[@]+"${DURABILITY[@]}"}; do
