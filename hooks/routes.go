@@ -49,10 +49,11 @@ type server struct {
 	writer  *ingest.Writer
 	// regMu orders registry reloads with the record hooks' updates, so a reload that
 	// read the database before a save cannot undo that save's update.
-	regMu    sync.Mutex
-	pollDone chan struct{}
-	now      func() time.Time
-	alerts   alerting
+	regMu            sync.Mutex
+	pollDone         chan struct{}
+	stopCheckpointer func()
+	now              func() time.Time
+	alerts           alerting
 }
 
 // Register binds every route, record hook and cron job of the monitor to app.
@@ -102,8 +103,9 @@ func (s *server) start() error {
 	if !ok {
 		return fmt.Errorf("hooks: unexpected write db type %T", s.app.NonconcurrentDB())
 	}
-	// Fewer, larger checkpoints: a page rewritten by many batches is copied back once.
-	if _, err := db.DB().Exec("PRAGMA wal_autocheckpoint=10000"); err != nil {
+	// Checkpoints run beside the writer, not inside one of its commits (see
+	// ingest.StartCheckpointer).
+	if _, err := db.DB().Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
 		return fmt.Errorf("hooks: pragma: %w", err)
 	}
 	if err := ingest.Reconcile(db.DB()); err != nil {
@@ -118,6 +120,10 @@ func (s *server) start() error {
 	s.writer.OnError = func(err error) { s.app.Logger().Error("heartbeat writer", "error", err) }
 	s.pollDone = make(chan struct{})
 	go s.pollRegistry(s.pollDone)
+	if readers, ok := s.app.DB().(*dbx.DB); ok {
+		s.stopCheckpointer = ingest.StartCheckpointer(readers.DB(), 250*time.Millisecond,
+			func(err error) { s.app.Logger().Error("wal checkpoint", "error", err) })
+	}
 	return nil
 }
 
@@ -150,6 +156,9 @@ func (s *server) stop() {
 	}
 	if s.writer == nil {
 		return
+	}
+	if s.stopCheckpointer != nil {
+		defer s.stopCheckpointer() // after the drain: its commits want checkpointing too
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

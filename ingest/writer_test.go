@@ -309,3 +309,49 @@ func TestWriterGroupsCommitsOnOneCore(t *testing.T) {
 		t.Logf("%d commits for %d beats (%.1f beats per commit)", c, beats, float64(beats)/float64(c))
 	}
 }
+
+// TestCheckpoint: with the writer's automatic checkpoints off, Checkpoint copies the
+// whole log back, and the checkpointer keeps resetting the log as beats are written.
+func TestCheckpoint(t *testing.T) {
+	db, ids := newTestDB(t, 4)
+	if _, err := db.Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
+		t.Fatal(err)
+	}
+	w := newTestWriter(t, db, 1000)
+	defer w.Close(context.Background())
+	write := func() {
+		beats := make([]Beat, 100)
+		for i := range beats {
+			beats[i] = Beat{ServiceRecordID: ids[i%len(ids)], Status: "up", Message: strings.Repeat("m", 200), At: time.Now()}
+		}
+		if err := w.Submit(context.Background(), beats); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkpoint := func() (int, int) {
+		logFrames, done, err := Checkpoint(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return logFrames, done
+	}
+	write()
+	if logFrames, done := checkpoint(); logFrames == 0 || done != logFrames {
+		t.Fatalf("checkpoint: %d of %d frames copied, want all of a non-empty log", done, logFrames)
+	}
+	for i := 0; i < 20; i++ { // no checkpointer: the log grows with every write
+		write()
+		time.Sleep(5 * time.Millisecond)
+	}
+	grown, _ := checkpoint()
+	stop := StartCheckpointer(db, 2*time.Millisecond, func(err error) { t.Error(err) })
+	for i := 0; i < 20; i++ {
+		write()
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	kept, _ := checkpoint()
+	if kept*2 > grown {
+		t.Errorf("log of %d frames after 20 writes with the checkpointer, %d without: it is not being reset", kept, grown)
+	}
+}

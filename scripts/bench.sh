@@ -130,7 +130,7 @@ start_ours() {
 		return 1
 	}
 	${PIN_SERVER[@]+"${PIN_SERVER[@]}"} "$SERVER" serve --dir "$data" --dev=false \
-		--http "127.0.0.1:$port" --rateLimit 0 >"$data.server.log" 2>&1 &
+		--http "127.0.0.1:$port" --rateLimit 0 --keepHeartbeats 0 >"$data.server.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	wait_healthy "http://127.0.0.1:$port/api/health" "$data.server.log"
