@@ -120,10 +120,12 @@ func (s *server) start() error {
 	s.writer.OnError = func(err error) { s.app.Logger().Error("heartbeat writer", "error", err) }
 	s.pollDone = make(chan struct{})
 	go s.pollRegistry(s.pollDone)
-	if readers, ok := s.app.DB().(*dbx.DB); ok {
-		s.stopCheckpointer = ingest.StartCheckpointer(readers.DB(), 250*time.Millisecond,
-			func(err error) { s.app.Logger().Error("wal checkpoint", "error", err) })
+	readers, ok := s.app.ConcurrentDB().(*dbx.DB)
+	if !ok {
+		return fmt.Errorf("hooks: unexpected read db type %T", s.app.ConcurrentDB())
 	}
+	s.stopCheckpointer = ingest.StartCheckpointer(readers.DB(), 250*time.Millisecond, 10000, s.writer.RequestCheckpoint,
+		func(err error) { s.app.Logger().Error("wal checkpoint", "error", err) })
 	return nil
 }
 

@@ -21,8 +21,11 @@ func Checkpoint(db *sql.DB) (logFrames, done int, err error) {
 // the writer's connection runs with wal_autocheckpoint=0: SQLite would otherwise
 // checkpoint (and fsync) inside whichever commit crossed the threshold, and every beat
 // waiting for that commit would wait for the checkpoint too. db should be a pool other
-// than the writer's, so a checkpoint never holds the writer's only connection.
-func StartCheckpointer(db *sql.DB, interval time.Duration, onErr func(error)) (stop func()) {
+// than the writer's, so a checkpoint never holds the writer's only connection. Under
+// sustained load these checkpoints never catch up with the writer and the log cannot
+// start over; once the log holds maxFrames frames (of a page each), backlog is called
+// (the server then asks the writer to checkpoint between two commits).
+func StartCheckpointer(db *sql.DB, interval time.Duration, maxFrames int, backlog func(), onErr func(error)) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -34,8 +37,12 @@ func StartCheckpointer(db *sql.DB, interval time.Duration, onErr func(error)) (s
 			case <-done:
 				return
 			case <-t.C:
-				if _, _, err := Checkpoint(db); err != nil && onErr != nil {
+				logFrames, done, err := Checkpoint(db)
+				if err != nil && onErr != nil {
 					onErr(err)
+				}
+				if err == nil && logFrames >= maxFrames && done < logFrames && backlog != nil {
+					backlog()
 				}
 			}
 		}

@@ -52,7 +52,9 @@ type Writer struct {
 	maxQueue int64
 	queued   atomic.Int64
 	commits  atomic.Int64
-	queue    chan *job
+
+	checkpointAsked atomic.Bool
+	queue           chan *job
 
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
 	closed bool
@@ -166,6 +168,7 @@ func (w *Writer) run() {
 			j = next
 		case <-tick.C:
 			w.flushPending(false)
+			w.checkpointIfAsked()
 			continue
 		}
 		batch := []*job{j}
@@ -203,6 +206,24 @@ func (w *Writer) run() {
 			w.queued.Add(-int64(len(b.beats)))
 			b.done <- err
 		}
+		w.checkpointIfAsked()
+	}
+}
+
+// RequestCheckpoint asks the writer to checkpoint from its own connection between two
+// commits. A checkpoint run beside a busy writer never catches up with it, and SQLite
+// only starts the log over once one has. Between commits nothing is being written: a
+// RESTART checkpoint there finishes the copy (waiting, within the busy timeout, for
+// readers still on old frames) and the next commit starts the log over.
+func (w *Writer) RequestCheckpoint() { w.checkpointAsked.Store(true) }
+
+func (w *Writer) checkpointIfAsked() {
+	if !w.checkpointAsked.Swap(false) {
+		return
+	}
+	var busy, logFrames, done int
+	if err := w.db.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logFrames, &done); err != nil && w.OnError != nil {
+		w.OnError(fmt.Errorf("ingest: checkpoint: %w", err))
 	}
 }
 

@@ -18,6 +18,12 @@ import (
 
 // newTestDB returns the write pool of a fresh app with our schema and n services.
 func newTestDB(t *testing.T, n int) (*sql.DB, []string) {
+	w, _, ids := newTestPools(t, n)
+	return w, ids
+}
+
+// newTestPools returns the write pool and the read pool of a fresh app with n services.
+func newTestPools(t *testing.T, n int) (writer, readers *sql.DB, ids []string) {
 	t.Helper()
 	app, err := tests.NewTestApp(t.TempDir())
 	if err != nil {
@@ -28,7 +34,7 @@ func newTestDB(t *testing.T, n int) (*sql.DB, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := make([]string, n)
+	ids = make([]string, n)
 	for i := range ids {
 		r := core.NewRecord(col)
 		r.Set("serviceId", fmt.Sprintf("svc-%d", i))
@@ -37,7 +43,7 @@ func newTestDB(t *testing.T, n int) (*sql.DB, []string) {
 		}
 		ids[i] = r.Id
 	}
-	return app.NonconcurrentDB().(*dbx.DB).DB(), ids
+	return app.NonconcurrentDB().(*dbx.DB).DB(), app.ConcurrentDB().(*dbx.DB).DB(), ids
 }
 
 func countRows(t *testing.T, db *sql.DB, q string, args ...any) int {
@@ -344,7 +350,7 @@ func TestCheckpoint(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	grown, _ := checkpoint()
-	stop := StartCheckpointer(db, 2*time.Millisecond, func(err error) { t.Error(err) })
+	stop := StartCheckpointer(db, 2*time.Millisecond, 1<<30, nil, func(err error) { t.Error(err) })
 	for i := 0; i < 20; i++ {
 		write()
 		time.Sleep(5 * time.Millisecond)
@@ -353,5 +359,59 @@ func TestCheckpoint(t *testing.T) {
 	kept, _ := checkpoint()
 	if kept*2 > grown {
 		t.Errorf("log of %d frames after 20 writes with the checkpointer, %d without: it is not being reset", kept, grown)
+	}
+}
+
+// TestCheckpointUnderSustainedLoad: beside a writer that never pauses, checkpoints never
+// catch up and the log would grow for as long as the load lasts; past maxFrames the
+// writer checkpoints between two commits and the log starts over.
+func TestCheckpointUnderSustainedLoad(t *testing.T) {
+	frames := map[bool]int{}
+	for _, c := range []struct {
+		name    string
+		backlog bool
+	}{{"without the writer's help", false}, {"with it", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			db, readers, ids := newTestPools(t, 50)
+			if _, err := db.Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
+				t.Fatal(err)
+			}
+			w := newTestWriter(t, db, 100000)
+			defer w.Close(context.Background())
+			var backlog func()
+			if c.backlog {
+				backlog = w.RequestCheckpoint
+			}
+			stop := StartCheckpointer(readers, time.Millisecond, 500, backlog, func(err error) { t.Error(err) })
+			deadline := time.Now().Add(400 * time.Millisecond)
+			var wg sync.WaitGroup
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func(g int) {
+					defer wg.Done()
+					for i := 0; time.Now().Before(deadline); i++ {
+						if err := w.Submit(context.Background(), []Beat{{ServiceRecordID: ids[(g*7+i)%len(ids)], Status: "up", Message: strings.Repeat("x", 300), At: time.Now()}}); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}(g)
+			}
+			wg.Wait()
+			stop()
+			var pages int
+			if err := db.QueryRow("SELECT COUNT(*) FROM heartbeats").Scan(&pages); err != nil {
+				t.Fatal(err)
+			}
+			logFrames, _, err := Checkpoint(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("log of %d frames after %d beats", logFrames, pages)
+			frames[c.backlog] = logFrames
+		})
+	}
+	if frames[true]*4 > frames[false] {
+		t.Errorf("log of %d frames with the writer checkpointing on request, %d without: it is not kept short", frames[true], frames[false])
 	}
 }
