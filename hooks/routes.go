@@ -159,8 +159,9 @@ func (s *server) stop() {
 	if s.writer == nil {
 		return
 	}
-	if s.stopCheckpointer != nil {
-		defer s.stopCheckpointer() // after the drain: its commits want checkpointing too
+	if stop := s.stopCheckpointer; stop != nil {
+		s.stopCheckpointer = nil
+		defer stop() // after the drain: its commits want checkpointing too
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

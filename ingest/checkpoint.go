@@ -3,6 +3,7 @@ package ingest
 import (
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -47,8 +48,9 @@ func StartCheckpointer(db *sql.DB, interval time.Duration, maxFrames int, backlo
 			}
 		}
 	}()
+	var once sync.Once
 	return func() {
-		close(done)
+		once.Do(func() { close(done) })
 		<-finished
 	}
 }
