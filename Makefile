@@ -3,7 +3,7 @@ export GOTOOLCHAIN := go1.27.3
 
 BIN := bin/heartbeat-monitor
 
-.PHONY: run build test test-race bench generate templ-check fmt vet
+.PHONY: run build test bench generate templ-check fmt
 
 ## run: build and serve on 127.0.0.1:8090 with the data in ./pb_data
 run: build
