@@ -124,8 +124,7 @@ func (s *server) start() error {
 	if !ok {
 		return fmt.Errorf("hooks: unexpected read db type %T", s.app.ConcurrentDB())
 	}
-	s.stopCheckpointer = ingest.StartCheckpointer(readers.DB(), 250*time.Millisecond, 10000, s.writer.RequestCheckpoint,
-		func(err error) { s.app.Logger().Error("wal checkpoint", "error", err) })
+	s.stopCheckpointer = s.writer.StartCheckpointer(readers.DB(), 250*time.Millisecond, 10000)
 	return nil
 }
 

@@ -18,15 +18,15 @@ func Checkpoint(db *sql.DB) (logFrames, done int, err error) {
 	return logFrames, done, nil
 }
 
-// StartCheckpointer runs Checkpoint on db every interval until stop is called. With it,
-// the writer's connection runs with wal_autocheckpoint=0: SQLite would otherwise
-// checkpoint (and fsync) inside whichever commit crossed the threshold, and every beat
-// waiting for that commit would wait for the checkpoint too. db should be a pool other
-// than the writer's, so a checkpoint never holds the writer's only connection. Under
-// sustained load these checkpoints never catch up with the writer and the log cannot
-// start over; once the log holds maxFrames frames (of a page each), backlog is called
-// (the server then asks the writer to checkpoint between two commits).
-func StartCheckpointer(db *sql.DB, interval time.Duration, maxFrames int, backlog func(), onErr func(error)) (stop func()) {
+// StartCheckpointer runs a passive Checkpoint on readers every interval until stop is
+// called. With it, the writer's connection runs with wal_autocheckpoint=0: SQLite would
+// otherwise checkpoint (and fsync) inside whichever commit crossed the threshold, and
+// every beat waiting for that commit would wait for the checkpoint too. readers must be
+// a pool other than the writer's, so a checkpoint never holds the writer's connection.
+// Beside a busy writer these checkpoints never catch up, and SQLite only starts the log
+// over once one has: when the log holds maxFrames frames (of a page each) or more, the
+// writer is asked to checkpoint between two commits (see RequestCheckpoint).
+func (w *Writer) StartCheckpointer(readers *sql.DB, interval time.Duration, maxFrames int) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -38,12 +38,14 @@ func StartCheckpointer(db *sql.DB, interval time.Duration, maxFrames int, backlo
 			case <-done:
 				return
 			case <-t.C:
-				logFrames, done, err := Checkpoint(db)
-				if err != nil && onErr != nil {
-					onErr(err)
-				}
-				if err == nil && logFrames >= maxFrames && done < logFrames && backlog != nil {
-					backlog()
+				w.ckptMu.Lock() // one checkpoint at a time: a second one gets SQLITE_BUSY
+				logFrames, copied, err := Checkpoint(readers)
+				w.ckptMu.Unlock()
+				switch {
+				case err != nil:
+					w.report(err)
+				case logFrames >= maxFrames && copied < logFrames:
+					w.RequestCheckpoint()
 				}
 			}
 		}

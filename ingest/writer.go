@@ -54,6 +54,7 @@ type Writer struct {
 	commits  atomic.Int64
 
 	checkpointAsked atomic.Bool
+	ckptMu          sync.Mutex // held by whichever checkpoint runs
 	queue           chan *job
 
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
@@ -221,9 +222,18 @@ func (w *Writer) checkpointIfAsked() {
 	if !w.checkpointAsked.Swap(false) {
 		return
 	}
+	w.ckptMu.Lock()
+	defer w.ckptMu.Unlock()
 	var busy, logFrames, done int
-	if err := w.db.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logFrames, &done); err != nil && w.OnError != nil {
-		w.OnError(fmt.Errorf("ingest: checkpoint: %w", err))
+	if err := w.db.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logFrames, &done); err != nil {
+		w.report(fmt.Errorf("ingest: checkpoint: %w", err))
+	}
+}
+
+// report passes an error no caller waits for to OnError.
+func (w *Writer) report(err error) {
+	if w.OnError != nil {
+		w.OnError(err)
 	}
 }
 
@@ -240,8 +250,8 @@ func (w *Writer) flushPending(all bool) {
 	if len(due) == 0 {
 		return
 	}
-	if err := w.commitTx(nil, due, now); err != nil && w.OnError != nil {
-		w.OnError(err)
+	if err := w.commitTx(nil, due, now); err != nil {
+		w.report(err)
 	}
 }
 
