@@ -112,12 +112,12 @@ func (s *server) start() error {
 		return err
 	}
 	s.limiter = ingest.NewLimiter(s.cfg.RateLimit)
-	w, err := ingest.NewWriter(db.DB(), s.cfg.QueueSize)
+	w, err := ingest.NewWriter(db.DB(), s.cfg.QueueSize,
+		func(err error) { s.app.Logger().Error("heartbeat writer", "error", err) })
 	if err != nil {
 		return err
 	}
 	s.writer = w
-	s.writer.OnError = func(err error) { s.app.Logger().Error("heartbeat writer", "error", err) }
 	s.pollDone = make(chan struct{})
 	go s.pollRegistry(s.pollDone)
 	readers, ok := s.app.ConcurrentDB().(*dbx.DB)

@@ -43,9 +43,7 @@ type job struct {
 // commit). Submit returns only after the transaction holding its beats has committed,
 // so a caller that acknowledges after Submit never acknowledges a beat it could lose.
 type Writer struct {
-	// OnError, when set before the first Submit, hears of failures no caller waits for
-	// (a held-back service update that could not be written).
-	OnError func(error)
+	onError func(error) // hears of failures no caller waits for
 
 	db       *sql.DB
 	maxBatch int
@@ -68,14 +66,17 @@ type Writer struct {
 	update   *sql.Stmt
 }
 
-// NewWriter prepares its statements and starts a writer on db (PocketBase's single-connection write pool, so our
-// transactions queue behind PocketBase's own writes instead of failing as busy).
-// maxQueue bounds the beats waiting; past it Submit refuses with ErrQueueFull.
-func NewWriter(db *sql.DB, maxQueue int) (*Writer, error) {
+// NewWriter prepares its statements and starts a writer on db (PocketBase's
+// single-connection write pool, so our transactions queue behind PocketBase's own writes
+// instead of failing as busy). maxQueue bounds the beats waiting; past it Submit refuses
+// with ErrQueueFull. onError, if not nil, hears of the failures no caller waits for: a
+// held-back service update or a checkpoint that could not be written.
+func NewWriter(db *sql.DB, maxQueue int, onError func(error)) (*Writer, error) {
 	if maxQueue <= 0 {
 		maxQueue = 10000
 	}
 	w := &Writer{
+		onError:  onError,
 		db:       db,
 		maxBatch: 2000,
 		maxQueue: int64(maxQueue),
@@ -230,10 +231,10 @@ func (w *Writer) checkpointIfAsked() {
 	}
 }
 
-// report passes an error no caller waits for to OnError.
+// report passes an error no caller waits for to onError.
 func (w *Writer) report(err error) {
-	if w.OnError != nil {
-		w.OnError(err)
+	if w.onError != nil {
+		w.onError(err)
 	}
 }
 

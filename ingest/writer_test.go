@@ -189,7 +189,7 @@ func TestWriterBatchSubmitIsAtomicAndBounded(t *testing.T) {
 
 func newTestWriter(t *testing.T, db *sql.DB, maxQueue int) *Writer {
 	t.Helper()
-	w, err := NewWriter(db, maxQueue)
+	w, err := NewWriter(db, maxQueue, func(err error) { t.Error(err) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +350,6 @@ func TestCheckpoint(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	grown, _ := checkpoint()
-	w.OnError = func(err error) { t.Error(err) }
 	stop := w.StartCheckpointer(db, 2*time.Millisecond, 1<<30)
 	for i := 0; i < 20; i++ {
 		write()
@@ -373,7 +372,6 @@ func TestRequestCheckpointRestartsLog(t *testing.T) {
 	}
 	w := newTestWriter(t, db, 10000)
 	defer w.Close(context.Background())
-	w.OnError = func(err error) { t.Error(err) }
 	submit := func(n int) {
 		beats := make([]Beat, n)
 		for i := range beats {
