@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // maintenance windows name IANA zones; a minimal image has no zoneinfo
 
@@ -24,6 +25,42 @@ type alerting struct {
 	worker    *notify.Worker
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
+
+	// wake asks the ticker for an evaluation now: a beat arrived that disagrees with a
+	// service's last evaluated state (a recovery, or a reported problem).
+	wake chan struct{}
+	// bad holds the record ids of the services last evaluated down, degraded or unknown.
+	bad atomic.Pointer[map[string]struct{}]
+}
+
+// wakeMinGap bounds how often beats can trigger an evaluation between ticks.
+const wakeMinGap = 250 * time.Millisecond
+
+// beatArrived wakes the alert ticker when a stored beat may change a service's state:
+// an "up" from a service last seen down, degraded or unknown, or a reported problem
+// from one that was fine. Recoveries then go out at once rather than at the next tick.
+func (s *server) beatArrived(serviceRecordID, status string) {
+	var bad bool
+	if m := s.alerts.bad.Load(); m != nil {
+		_, bad = (*m)[serviceRecordID]
+	}
+	if bad == (status == string(monitor.Up)) {
+		select {
+		case s.alerts.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// noteBad remembers which services a plan found down, degraded or unknown.
+func (s *server) noteBad(plan []monitor.Decision) {
+	bad := make(map[string]struct{})
+	for _, d := range plan {
+		if d.Status.IsIncident() || d.Status == monitor.Unknown {
+			bad[d.Service] = struct{}{}
+		}
+	}
+	s.alerts.bad.Store(&bad)
 }
 
 // startAlerts starts the delivery worker, which resumes whatever was pending when the
@@ -31,6 +68,7 @@ type alerting struct {
 // minute cron alone would queue an alert up to a minute after the threshold passed.
 func (s *server) startAlerts() {
 	s.alerts.startedAt = s.now().UTC()
+	s.alerts.wake = make(chan struct{}, 1)
 	s.alerts.worker = &notify.Worker{
 		Store: notificationStore{app: s.app}, Sender: s.sender(), Policy: s.cfg.NotifyRetry,
 		Now: s.now, Logger: s.app.Logger(),
@@ -65,13 +103,23 @@ func (s *server) alertLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	tick := s.cronJob("alerts", func() error { return s.evaluateAlerts(s.now()) })
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			tick()
+		case <-s.alerts.wake:
+			if wait := wakeMinGap - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
 		}
+		tick()
+		last = time.Now()
 	}
 }
 
@@ -91,7 +139,9 @@ func (s *server) evaluateAlerts(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if idle(s.planAlerts(st, now)) {
+	plan := s.planAlerts(st, now)
+	s.noteBad(plan)
+	if idle(plan) {
 		return nil
 	}
 	queued := 0

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/pocketbase/dbx"
 )
 
@@ -368,5 +369,40 @@ func TestRegistrySeesOtherProcesses(t *testing.T) {
 	}
 	if got := h.beat("web-1", "k1"); got != 200 {
 		t.Errorf("the other service after the refreshes: %d", got)
+	}
+}
+
+// TestBeatWakesAlerts: a beat that disagrees with the last evaluated state (a recovery,
+// a reported problem) wakes the alert ticker; an ordinary beat does not.
+func TestBeatWakesAlerts(t *testing.T) {
+	h := newHarness(t)
+	up := h.service("up-1", "k1", nil)
+	down := h.service("down-1", "k2", nil)
+	h.s.alerts.wake = make(chan struct{}, 1)
+	h.s.noteBad([]monitor.Decision{{Service: up.Id, Status: monitor.Up}, {Service: down.Id, Status: monitor.Down}})
+	woken := func() bool {
+		select {
+		case <-h.s.alerts.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	for _, c := range []struct {
+		name, serviceID, key, status string
+		want                         bool
+	}{
+		{"healthy service, up", "up-1", "k1", "up", false},
+		{"healthy service reports degraded", "up-1", "k1", "degraded", true},
+		{"down service recovers", "down-1", "k2", "up", true},
+		{"down service still reports down", "down-1", "k2", "down", false},
+	} {
+		res := h.do("POST", "/api/heartbeat", `{"serviceId":"`+c.serviceID+`","status":"`+c.status+`"}`, "Authorization: Bearer "+c.key)
+		if res.Code != 200 {
+			t.Fatalf("%s: %d", c.name, res.Code)
+		}
+		if got := woken(); got != c.want {
+			t.Errorf("%s: woke the alert ticker = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
