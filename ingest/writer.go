@@ -52,7 +52,8 @@ type Writer struct {
 	commits  atomic.Int64
 
 	checkpointAsked atomic.Bool
-	ckptMu          sync.Mutex // held by whichever checkpoint runs
+	failNext        atomic.Int32 // tests: fail this many commits before touching the database
+	ckptMu          sync.Mutex   // held by whichever checkpoint runs
 	queue           chan *job
 
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
@@ -203,7 +204,7 @@ func (w *Writer) run() {
 				break
 			}
 		}
-		err := w.commit(batch)
+		err := w.commitRetrying(batch)
 		for _, b := range batch {
 			w.queued.Add(-int64(len(b.beats)))
 			b.done <- err
@@ -356,7 +357,28 @@ func (w *Writer) commit(batch []*job) error {
 
 // commitTx inserts the batch's beats and writes the due service updates in one
 // transaction, and records what it wrote once that has committed.
+// commitAttempts bounds the tries of one batch: a failed transaction rolled back
+// entirely, so trying it again cannot store a beat twice, and a transient failure
+// (a lock that could not be had) should not cost every beat in the batch a 503.
+var commitAttempts = []time.Duration{0, 10 * time.Millisecond, 50 * time.Millisecond}
+
+func (w *Writer) commitRetrying(batch []*job) error {
+	var err error
+	for _, pause := range commitAttempts {
+		time.Sleep(pause)
+		if err = w.commit(batch); err == nil {
+			return nil
+		}
+		w.report(err)
+	}
+	return err
+}
+
 func (w *Writer) commitTx(batch []*job, due map[string]lastBeat, now time.Time) (err error) {
+	if w.failNext.Load() > 0 {
+		w.failNext.Add(-1)
+		return errors.New("ingest: injected failure")
+	}
 	tx, err := w.db.Begin()
 	if err != nil {
 		return fmt.Errorf("ingest: begin: %w", err)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -398,5 +399,32 @@ func TestRequestCheckpointRestartsLog(t *testing.T) {
 	submit(1) // and this one starts the log over
 	if after := logFrames(); grown < 100 || after*10 > grown {
 		t.Errorf("log of %d frames before the requested checkpoint, %d after it: it did not start over", grown, after)
+	}
+}
+
+// TestWriterRetriesFailedCommit: a batch whose transaction fails is tried again; beats
+// are acknowledged once stored, and stored once. Past the last attempt the error is the
+// caller's.
+func TestWriterRetriesFailedCommit(t *testing.T) {
+	db, ids := newTestDB(t, 1)
+	var reported atomic.Int32
+	w, err := NewWriter(db, 100, func(error) { reported.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	w.failNext.Store(2)
+	if err := w.Submit(context.Background(), []Beat{{ServiceRecordID: ids[0], Status: "up", At: time.Now()}}); err != nil {
+		t.Fatalf("after two failed attempts: %v, want the third to succeed", err)
+	}
+	if got := countRows(t, db, "SELECT COUNT(*) FROM heartbeats"); got != 1 || reported.Load() != 2 {
+		t.Errorf("%d rows, %d failures reported; want 1 row and 2 reports", got, reported.Load())
+	}
+	w.failNext.Store(int32(len(commitAttempts)))
+	if err := w.Submit(context.Background(), []Beat{{ServiceRecordID: ids[0], Status: "up", At: time.Now()}}); err == nil {
+		t.Error("every attempt failed but Submit reported success")
+	}
+	if got := countRows(t, db, "SELECT COUNT(*) FROM heartbeats"); got != 1 {
+		t.Errorf("%d rows after a batch that failed every attempt, want 1", got)
 	}
 }
