@@ -58,12 +58,18 @@ func NewRegistry() *Registry {
 	return &Registry{services: map[string]*Service{}, byRecord: map[string]string{}}
 }
 
-// PutService adds or replaces a service (a rename of its serviceId included).
-func (r *Registry) PutService(recordID, serviceID, key string) {
+// newService keeps a service's key as its digest only; an empty key matches nothing.
+func newService(recordID, serviceID, key string) *Service {
 	s := &Service{RecordID: recordID, ServiceID: serviceID, hasKey: key != ""}
 	if key != "" {
 		s.keyDigest = sha256.Sum256([]byte(key))
 	}
+	return s
+}
+
+// PutService adds or replaces a service (a rename of its serviceId included).
+func (r *Registry) PutService(recordID, serviceID, key string) {
+	s := newService(recordID, serviceID, key)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old, ok := r.byRecord[recordID]; ok {
@@ -83,11 +89,7 @@ func (r *Registry) ReplaceServices(list []ServiceKey) {
 	services := make(map[string]*Service, len(list))
 	byRecord := make(map[string]string, len(list))
 	for _, k := range list {
-		s := &Service{RecordID: k.RecordID, ServiceID: k.ServiceID, hasKey: k.Key != ""}
-		if k.Key != "" {
-			s.keyDigest = sha256.Sum256([]byte(k.Key))
-		}
-		services[k.ServiceID] = s
+		services[k.ServiceID] = newService(k.RecordID, k.ServiceID, k.Key)
 		byRecord[k.RecordID] = k.ServiceID
 	}
 	r.mu.Lock()
