@@ -51,6 +51,7 @@ type AlertService struct {
 	Service     Service
 	PausedUntil time.Time     // paused until then; Service.Paused is "indefinitely"
 	Prev        Status        // the status stored by the last evaluation
+	PrevSince   time.Time     // when Prev began, as stored
 	Open        *OpenIncident // nil when none is open
 	Parents     []string      // ids of the services this one depends on
 	Reminder    time.Duration
@@ -98,11 +99,16 @@ type Notice struct {
 
 // Decision is what one evaluation does to one service.
 type Decision struct {
-	Service   string
-	Status    Status
-	Cause     Cause
-	Model     Service // the service as evaluated (pause and restart grace applied)
-	Changed   bool    // Status differs from Prev: store it and move incidents along
+	Service string
+	Status  Status
+	Cause   Cause
+	Since   time.Time // when Status began (see State)
+	Model   Service   // the service as evaluated (pause and restart grace applied)
+	// Due is the first instant at which another evaluation, with no new facts, could
+	// decide something new for this service: its state's next change, a reminder, the end
+	// of the maintenance window or flapping spell holding its alert. Zero: never.
+	Due       time.Time
+	Changed   bool // Status differs from Prev: store it and move incidents along
 	Close     *OpenIncident
 	Open      bool // a new incident with Status opens
 	AlertNew  bool // the new incident's alert is queued now
@@ -132,12 +138,12 @@ func PlanAlerts(in AlertInput) []Decision {
 	for i, as := range in.Services {
 		p.index[as.ID] = i
 		m := as.Service
-		if as.PausedUntil.After(in.Now) {
-			m.Paused = true
+		if as.PausedUntil.After(m.PausedUntil) {
+			m.PausedUntil = as.PausedUntil
 		}
-		m = graced(m, as.Prev, in.StartedAt, in.Now)
-		st, cause := Evaluate(m, in.Now)
-		p.decisions[i] = Decision{Service: as.ID, Status: st, Cause: cause, Model: m, Changed: st != as.Prev}
+		st := StateAt(m, Prior{Status: as.Prev, Since: as.PrevSince}, in.StartedAt, in.Now)
+		p.decisions[i] = Decision{Service: as.ID, Status: st.Status, Cause: st.Cause, Since: st.Since, Model: st.Model,
+			Changed: st.Status != as.Prev, Due: st.Next}
 	}
 	for i := range in.Services {
 		p.decide(i)
@@ -146,16 +152,6 @@ func PlanAlerts(in AlertInput) []Decision {
 		p.fold(i)
 	}
 	return p.decisions
-}
-
-// graced gives a service that was quiet since before the monitor started a fresh grace
-// of its threshold from the start, unless the monitor had already found it down. A
-// clock before the start (an evaluation of the past) gets none.
-func graced(s Service, prev Status, startedAt, now time.Time) Service {
-	if !startedAt.IsZero() && !startedAt.After(now) && !s.LastSeen.IsZero() && s.LastSeen.Before(startedAt) && prev != Down {
-		s.LastSeen = startedAt
-	}
-	return s
 }
 
 type planner struct {
@@ -203,21 +199,40 @@ func (p *planner) decide(i int) {
 			n.Event = EventFlapping
 			p.notify(d, n)
 		}
+		switch d.Held {
+		case HoldMaintenance:
+			d.due(p.maintenanceEnd(as.ID))
+		case HoldFlapping: // an incident that outlasts its threshold is an outage: it alerts then
+			d.due(since.Add(thresholdOf(d.Model)))
+		}
 	}
 
-	if open != nil && d.Close == nil && !open.AlertedAt.IsZero() && as.Reminder > 0 && !p.inMaintenance(as.ID) {
+	if open != nil && d.Close == nil && !open.AlertedAt.IsZero() && as.Reminder > 0 {
 		last := open.AlertedAt
 		if open.RemindedAt.After(last) {
 			last = open.RemindedAt
 		}
-		if now.Sub(last) >= as.Reminder {
+		switch {
+		case p.inMaintenance(as.ID):
+			d.due(p.maintenanceEnd(as.ID))
+		case now.Sub(last) >= as.Reminder:
 			d.Remind = true
 			p.notify(d, Notice{Event: EventReminder, Incident: open.ID, Channels: p.enabled(open.Alerted, EventReminder)})
+			d.due(now.Add(as.Reminder))
+		default:
+			d.due(last.Add(as.Reminder))
 		}
 	}
 
 	if d.Changed && d.Status == Late && as.Prev == Up && p.hold(i, flapping, now) == "" {
 		p.notify(d, Notice{Event: EventLate, Channels: p.subscribers(EventLate, as.ID)})
+	}
+}
+
+// due brings the decision's Due forward to t, when t is set and sooner.
+func (d *Decision) due(t time.Time) {
+	if !t.IsZero() && (d.Due.IsZero() || t.Before(d.Due)) {
+		d.Due = t
 	}
 }
 
@@ -244,11 +259,19 @@ func (p *planner) hold(i int, flapping bool, since time.Time) string {
 	return ""
 }
 
-func thresholdOf(s Service) time.Duration {
-	if s.Threshold <= 0 {
-		return DefaultThreshold
+// maintenanceEnd is when the maintenance windows covering service now have all ended,
+// as far as they are known now: a window that begins before then is found at that time.
+func (p *planner) maintenanceEnd(service string) time.Time {
+	var end time.Time
+	for _, w := range p.in.Windows {
+		if !w.Covers(service) {
+			continue
+		}
+		if until := w.ActiveUntil(p.in.Now); until.After(end) {
+			end = until
+		}
 	}
-	return s.Threshold
+	return end
 }
 
 func (p *planner) inMaintenance(service string) bool {

@@ -31,11 +31,24 @@ func (w Window) Covers(service string) bool {
 // wall clock of its time zone, so "Sunday 02:00 for 2 h" follows daylight saving time,
 // and one that runs past midnight (or past a week's end) still counts.
 func (w Window) Active(t time.Time) bool {
+	return !w.ActiveUntil(t).IsZero()
+}
+
+// ActiveUntil is the end of the window's occurrence that is on at t (the latest, where
+// weekly occurrences overlap), or zero when the window is off at t. An open-ended one-off
+// window that is on ends at the far future.
+func (w Window) ActiveUntil(t time.Time) time.Time {
 	if len(w.Weekdays) == 0 {
-		return !w.Start.IsZero() && !t.Before(w.Start) && (w.End.IsZero() || t.Before(w.End))
+		if w.Start.IsZero() || t.Before(w.Start) || (!w.End.IsZero() && !t.Before(w.End)) {
+			return time.Time{}
+		}
+		if w.End.IsZero() {
+			return farFuture
+		}
+		return w.End
 	}
 	if w.Duration <= 0 {
-		return false
+		return time.Time{}
 	}
 	loc := w.Location
 	if loc == nil {
@@ -47,18 +60,23 @@ func (w Window) Active(t time.Time) bool {
 	if days > 8 {
 		days = 8
 	}
+	var until time.Time
 	for back := 0; back <= days; back++ {
 		day := time.Date(local.Year(), local.Month(), local.Day()-back, 0, 0, 0, 0, loc)
 		if !slices.Contains(w.Weekdays, day.Weekday()) {
 			continue
 		}
 		start := time.Date(day.Year(), day.Month(), day.Day(), w.StartMinute/60, w.StartMinute%60, 0, 0, loc)
-		if !t.Before(start) && t.Before(start.Add(w.Duration)) {
-			return true
+		if end := start.Add(w.Duration); !t.Before(start) && t.Before(end) && end.After(until) {
+			until = end
 		}
 	}
-	return false
+	return until
 }
+
+// farFuture stands for "never ends": far enough to outlast any service, near enough that
+// time arithmetic on it does not overflow.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // weekdayNames are the values the maintenance collection stores for weekdays.
 var weekdayNames = map[string]time.Weekday{
