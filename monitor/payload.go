@@ -58,8 +58,16 @@ type rawBeat struct {
 
 // ParseHeartbeat decodes and validates a heartbeat body, single or batch. Any error it
 // returns is a *PayloadError whose message can be shown to the client.
+//
+// Odd bytes never cost a beat: text is normalised as CleanText says, in the message and
+// in the metadata's keys and values alike. A raw NUL byte is not valid inside JSON, so it
+// is replaced before the body is parsed; a \u0000 escape and invalid UTF-8 are replaced
+// as each string is read.
 func ParseHeartbeat(body []byte) (Request, error) {
 	body = bytes.TrimSpace(body)
+	if bytes.IndexByte(body, 0) >= 0 {
+		body = bytes.ReplaceAll(body, []byte{0}, []byte(string(utf8.RuneError)))
+	}
 	if len(body) == 0 {
 		return Request{}, payloadErr("Request body is empty: expected a JSON object")
 	}
@@ -162,6 +170,7 @@ func parseBeat(raw rawBeat, def Beat) (Beat, error) {
 		if json.Unmarshal(raw.Message, &b.Message) != nil {
 			return Beat{}, payloadErr("message must be a string")
 		}
+		b.Message = CleanText(b.Message)
 		if utf8.RuneCountInString(b.Message) > MaxMessageChars {
 			return Beat{}, payloadErr("message exceeds 1000 characters")
 		}
@@ -175,12 +184,81 @@ func parseBeat(raw rawBeat, def Beat) (Beat, error) {
 		if err := json.Compact(&buf, m); err != nil {
 			return Beat{}, payloadErr("metadata must be a JSON object")
 		}
-		if buf.Len() > MaxMetadataBytes {
+		// The limit applies to what is stored, so it is checked after normalising.
+		meta := cleanJSON(buf.Bytes())
+		if len(meta) > MaxMetadataBytes {
 			return Beat{}, payloadErr("metadata exceeds 8 KiB (8192 bytes)")
 		}
-		b.Metadata = buf.Bytes()
+		b.Metadata = meta
 	}
 	return b, nil
+}
+
+// CleanText is s with every NUL character and every byte that is not part of valid UTF-8
+// replaced by U+FFFD, one for each, as encoding/json reads invalid bytes. Stored text and
+// the pages that show it hold no NUL and no invalid UTF-8: browsers, SQLite tools and
+// shell clients all cope badly with them.
+func CleanText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == 0 || r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// cleanJSON normalises every string (keys and values) of compact, valid JSON with
+// CleanText. A string holding invalid UTF-8 or a \u escape is decoded and encoded again:
+// decoding replaces invalid bytes and lone surrogates with U+FFFD, CleanText the NULs.
+// Other strings, numbers and the layout are kept byte for byte.
+func cleanJSON(js []byte) []byte {
+	if utf8.Valid(js) && !bytes.Contains(js, []byte(`\u`)) {
+		return js
+	}
+	out := make([]byte, 0, len(js)+16)
+	for i := 0; i < len(js); {
+		if js[i] != '"' {
+			out = append(out, js[i])
+			i++
+			continue
+		}
+		end := i + 1
+		for js[end] != '"' {
+			if js[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		tok := js[i : end+1]
+		i = end + 1
+		var s string
+		if (utf8.Valid(tok) && !bytes.Contains(tok, []byte(`\u`))) || json.Unmarshal(tok, &s) != nil {
+			out = append(out, tok...)
+			continue
+		}
+		out = appendJSONString(out, CleanText(s))
+	}
+	return out
+}
+
+// appendJSONString appends s as a JSON string, leaving <, > and & as they are.
+func appendJSONString(dst []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(s) != nil { // a Go string always encodes
+		return append(dst, `""`...)
+	}
+	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 func isNull(r json.RawMessage) bool {

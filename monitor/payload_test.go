@@ -1,10 +1,12 @@
 package monitor
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseHeartbeatSingle(t *testing.T) {
@@ -147,6 +149,68 @@ func TestParseHeartbeatBatchErrors(t *testing.T) {
 	}
 }
 
+func TestParseHeartbeatNormalisesText(t *testing.T) {
+	const bad = "\uFFFD"
+	cases := []struct {
+		name, body, msg, meta string
+	}{
+		{"invalid UTF-8 in the message", "{\"serviceId\":\"a\",\"message\":\"ok\xff\xfe!\"}", "ok" + bad + bad + "!", ""},
+		{"raw NUL in the message", "{\"serviceId\":\"a\",\"message\":\"a\x00b\"}", "a" + bad + "b", ""},
+		{"escaped NUL in the message", `{"serviceId":"a","message":"a\u0000b"}`, "a" + bad + "b", ""},
+		{"lone surrogate in the message", `{"serviceId":"a","message":"x\ud800"}`, "x" + bad, ""},
+		{"invalid UTF-8 in a metadata value", "{\"serviceId\":\"a\",\"metadata\":{\"k\":\"v\xc3\"}}", "", `{"k":"v` + bad + `"}`},
+		{"invalid UTF-8 in a metadata key", "{\"serviceId\":\"a\",\"metadata\":{\"\xffk\":1}}", "", `{"` + bad + `k":1}`},
+		{"raw NUL in metadata", "{\"serviceId\":\"a\",\"metadata\":{\"k\x00\":\"\x00v\"}}", "", `{"k` + bad + `":"` + bad + `v"}`},
+		{"escaped NUL in metadata, nested", `{"serviceId":"a","metadata":{"a":[{"b\u0000":"\u0000"}],"n":1.50}}`, "", `{"a":[{"b` + bad + `":"` + bad + `"}],"n":1.50}`},
+		{"an escaped backslash before u0000 is text", `{"serviceId":"a","metadata":{"p":"C:\\u0000"}}`, "", `{"p":"C:\\u0000"}`},
+		{"other escapes keep their meaning", `{"serviceId":"a","metadata":{"h":"\u003cb\u003e \u00e9 \ud83d\ude00 \"q\""}}`, "", `{"h":"<b> é 😀 \"q\""}`},
+		{"valid text is kept byte for byte", `{"serviceId":"a","message":"été ✓","metadata":{"k":"été","e":"\n"}}`, "été ✓", `{"k":"été","e":"\n"}`},
+		{"batch defaults and entries alike", "{\"message\":\"m\x00\",\"services\":[{\"serviceId\":\"a\",\"metadata\":{\"x\":\"\xff\"}}]}", "m" + bad, `{"x":"` + bad + `"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := ParseHeartbeat([]byte(c.body))
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			b := req.Beats[0]
+			if b.Message != c.msg || string(b.Metadata) != c.meta {
+				t.Errorf("got message %q metadata %q, want %q %q", b.Message, b.Metadata, c.msg, c.meta)
+			}
+		})
+	}
+}
+
+func TestParseHeartbeatMetadataLimitAfterNormalising(t *testing.T) {
+	// 8184 bytes of value make exactly 8192 bytes of metadata; one invalid byte among
+	// them becomes the three bytes of U+FFFD, and what would be stored is over the limit.
+	body := `{"serviceId":"a","metadata":{"x":"` + strings.Repeat("x", 8183) + "\xff" + `"}}`
+	if _, err := ParseHeartbeat([]byte(body)); err == nil || err.Error() != "metadata exceeds 8 KiB (8192 bytes)" {
+		t.Fatalf("err = %v, want the 8 KiB limit applied to the normalised metadata", err)
+	}
+	body = `{"serviceId":"a","metadata":{"x":"` + strings.Repeat("x", 8181) + "\xff" + `"}}`
+	req, err := ParseHeartbeat([]byte(body))
+	if err != nil || len(req.Beats[0].Metadata) != MaxMetadataBytes {
+		t.Fatalf("err = %v, want exactly 8192 normalised bytes accepted", err)
+	}
+}
+
+func TestCleanText(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               "",
+		"plain":          "plain",
+		"\x00":           "\uFFFD",
+		"a\xffb":         "a\uFFFDb",
+		"\xe2\x82":       "\uFFFD\uFFFD",
+		"ok \uFFFD kept": "ok \uFFFD kept",
+		"é\x00\xc3\x00é": "é\uFFFD\uFFFD\uFFFDé",
+	} {
+		if got := CleanText(in); got != want {
+			t.Errorf("CleanText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestValidServiceID(t *testing.T) {
 	for id, want := range map[string]bool{
 		"a": true, "A9": true, "svc.prod_1-a": true, strings.Repeat("z", 100): true,
@@ -171,6 +235,7 @@ func FuzzParseHeartbeat(f *testing.F) {
 		`{"services":[1,null,{},[]]}`,
 		`[]`, `null`, `{"serviceId":null}`, `{"metadata":{"a":[1,2,{"b":null}]},"serviceId":"x"}`,
 		"{\"serviceId\":\"\xff\xfe\"}", `{"serviceId":"a","message":"\u0000"}`,
+		"{\"serviceId\":\"a\",\"message\":\"\x00\xff\",\"metadata\":{\"\x00\":\"\xfe\\u0000\"}}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -202,6 +267,24 @@ func FuzzParseHeartbeat(f *testing.F) {
 			if b.Metadata != nil && !json.Valid(b.Metadata) {
 				t.Fatalf("metadata %q is not valid JSON", b.Metadata)
 			}
+			if !utf8.ValidString(b.Message) || strings.ContainsRune(b.Message, 0) ||
+				!utf8.Valid(b.Metadata) || bytes.IndexByte(b.Metadata, 0) >= 0 || jsonHasNUL(b.Metadata) {
+				t.Fatalf("accepted text with a NUL or invalid UTF-8: message %q metadata %q", b.Message, b.Metadata)
+			}
 		}
 	})
+}
+
+// jsonHasNUL reports whether a key or string value of js decodes to text with a NUL.
+func jsonHasNUL(js []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if s, ok := tok.(string); ok && strings.ContainsRune(s, 0) {
+			return true
+		}
+	}
 }
