@@ -362,11 +362,11 @@ func loadBeats(db dbx.Builder, recordID, serviceID string, page int) (views.Beat
 	b.Pages = max(1, (b.Total+beatsPerPage-1)/beatsPerPage)
 	b.Page = min(max(page, 1), b.Pages)
 	var rows []struct {
-		Status   string `db:"status"`
-		Message  string `db:"message"`
-		Metadata string `db:"metadata"`
-		SourceIP string `db:"sourceIp"`
-		Created  string `db:"created"`
+		Status   string         `db:"status"`
+		Message  string         `db:"message"`
+		Metadata sql.NullString `db:"metadata"` // NULL when the beat had none, as PocketBase stores an empty JSON field
+		SourceIP string         `db:"sourceIp"`
+		Created  string         `db:"created"`
 	}
 	err := db.NewQuery("SELECT status, message, metadata, sourceIp, created FROM heartbeats WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:n} OFFSET {:off}").
 		Bind(dbx.Params{"id": recordID, "n": beatsPerPage, "off": (b.Page - 1) * beatsPerPage}).All(&rows)
@@ -375,7 +375,7 @@ func loadBeats(db dbx.Builder, recordID, serviceID string, page int) (views.Beat
 	}
 	b.Items = make([]views.Beat, len(rows))
 	for i, r := range rows {
-		b.Items[i] = views.Beat{At: parseDate(r.Created), Status: r.Status, Message: r.Message, Metadata: prettyJSON(r.Metadata), SourceIP: r.SourceIP}
+		b.Items[i] = views.Beat{At: parseDate(r.Created), Status: r.Status, Message: r.Message, Metadata: prettyJSON(r.Metadata.String), SourceIP: r.SourceIP}
 	}
 	return b, nil
 }
