@@ -10,7 +10,6 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/router"
 )
 
 // beatResult is one entry of a batch reply.
@@ -30,14 +29,14 @@ type heartbeatReply struct {
 
 const errRateLimited = "Rate limit exceeded"
 
-// refuse answers a beat with a seed-shaped error and also returns it to PocketBase, so
-// that failed beats (unlike successful ones) are kept in the request log. The response
-// is already written, so PocketBase's error handler leaves it alone.
+// refuse answers a beat with a seed-shaped error and returns a *refusedBeat, which the
+// route's countRefusals middleware counts per minute instead of PocketBase logging a
+// request row for each (see refusals.go).
 func refuse(e *core.RequestEvent, status int, msg string) error {
 	if err := fail(e, status, msg); err != nil {
 		return err
 	}
-	return router.NewApiError(status, msg, nil)
+	return &refusedBeat{status: status, msg: msg}
 }
 
 // refuseJSON is refuse for a reply with a body other than {"error":...}.
@@ -45,7 +44,7 @@ func refuseJSON(e *core.RequestEvent, status int, v any, msg string) error {
 	if err := writeJSON(e, status, v); err != nil {
 		return err
 	}
-	return router.NewApiError(status, msg, nil)
+	return &refusedBeat{status: status, msg: msg}
 }
 
 // heartbeatCreate is POST /api/heartbeat: parse, authorise, rate-limit, commit, answer.

@@ -5,6 +5,7 @@ package hooks
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -183,10 +184,30 @@ func (s *server) cronJob(name string, fn func() error) func() {
 	}
 }
 
+// bindHeartbeatApi binds POST /api/heartbeat and a 405 for its other methods (OPTIONS is
+// left to PocketBase's CORS middleware). Refused beats are kept out of the request log
+// and counted per minute instead (refusals.go): one log line per (reason, ip, key).
 func bindHeartbeatApi(se *core.ServeEvent, s *server) {
+	refusals := newRefusalCounter(se.App.Logger)
+	count := refusals.countRefusals(func() time.Time { return s.now() })
 	se.Router.POST("/api/heartbeat", s.heartbeatCreate).
 		Bind(apis.SkipSuccessActivityLog()).
+		BindFunc(count).
 		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // beats carry service keys, never PocketBase tokens
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete} { // GET covers HEAD
+		se.Router.Route(method, "/api/heartbeat", heartbeatWrongMethod).
+			Bind(apis.SkipSuccessActivityLog()).
+			BindFunc(count).
+			Unbind(apis.DefaultLoadAuthTokenMiddlewareId)
+	}
+	se.App.Cron().MustAdd(refusalsCronID, "* * * * *", s.cronJob(refusalsCronID, func() error {
+		refusals.flush(s.now())
+		return nil
+	}))
+	se.App.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {
+		refusals.flushAll()
+		return te.Next()
+	})
 }
 
 func bindReadApi(se *core.ServeEvent, s *server) {
