@@ -86,9 +86,10 @@ func (p Policy) Next(attempts int, err error, now time.Time) Outcome {
 	return o
 }
 
-// Worker delivers due notifications until its context ends. Each channel's messages go
-// out in order; different channels are served side by side, so one slow endpoint does
-// not hold up the others.
+// Worker delivers due notifications until its context ends. Each channel has its own
+// delivery lane with at most one attempt in flight: a channel's messages go out in order,
+// and one that hangs or fails holds up only itself (and gets one request at a time),
+// never another channel.
 type Worker struct {
 	Store  Store
 	Sender Deliverer
@@ -118,72 +119,149 @@ func (w *Worker) Wake() {
 	}
 }
 
-// Run delivers until ctx ends.
+// Run delivers until ctx ends, then waits for the attempts in flight, which end with ctx:
+// a notification cut short stays pending and goes out after the next start.
 func (w *Worker) Run(ctx context.Context) {
 	w.init()
-	poll := w.Poll
-	if poll <= 0 {
-		poll = time.Second
-	}
-	t := time.NewTimer(0)
+	l := newLanes(w)
+	t := time.NewTimer(w.poll())
 	defer t.Stop()
+	var freed []string // the channels whose lanes just ended; nil: look for all work
 	for {
-		n, err := w.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
+		if freed == nil {
+			t.Reset(w.poll()) // a look at everything at least every Poll: retries fall due unannounced
+		}
+		if _, err := l.dispatch(ctx, freed); err != nil && ctx.Err() == nil {
 			w.logger().Error("notifications: delivery round failed", "error", err)
 		}
-		if n > 0 && err == nil {
-			continue // more may be due right behind these
-		}
-		t.Reset(poll)
+		freed = nil
 		select {
 		case <-ctx.Done():
+			l.drain(ctx)
 			return
 		case <-w.wake:
 		case <-t.C:
-		}
-	}
-}
-
-// roundSize bounds the notifications one round takes from the store.
-const roundSize = 50
-
-// RunOnce delivers the notifications due now and reports how many it handled.
-func (w *Worker) RunOnce(ctx context.Context) (int, error) {
-	due, err := w.Store.Due(ctx, w.now(), roundSize)
-	if err != nil || len(due) == 0 {
-		return 0, err
-	}
-	byChannel := map[string][]Delivery{}
-	var order []string
-	for _, d := range due {
-		if _, ok := byChannel[d.Channel.ID]; !ok {
-			order = append(order, d.Channel.ID)
-		}
-		byChannel[d.Channel.ID] = append(byChannel[d.Channel.ID], d)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(due))
-	sem := make(chan struct{}, 4)
-	for _, id := range order {
-		list := byChannel[id]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			for _, d := range list {
-				if err := w.deliver(ctx, d); err != nil {
-					errs <- err
-					return
+		case r := <-l.done:
+			freed = l.ended(ctx, r, nil)
+			for more := true; more; {
+				select {
+				case r := <-l.done:
+					freed = l.ended(ctx, r, freed)
+				default:
+					more = false
 				}
 			}
-		}()
+		}
 	}
-	wg.Wait()
-	close(errs)
-	return len(due), <-errs
 }
+
+// RunOnce starts one delivery for each channel with a notification due now, waits for
+// them and reports how many there were. Unlike Run it waits for a slow channel; it is for
+// tests and tools.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	l := newLanes(w)
+	n, err := l.dispatch(ctx, nil)
+	for range n {
+		if r := <-l.done; r.err != nil && err == nil {
+			err = r.err
+		}
+	}
+	return n, err
+}
+
+const (
+	// roundSize is how many due notifications one look at the store takes.
+	roundSize = 50
+	// scanMax bounds how far one look goes past the backlog of busy channels to find
+	// work for idle ones.
+	scanMax = 5000
+)
+
+// lanes knows which channels have a delivery in flight. Only the dispatching goroutine
+// touches it, and a channel is free again only once that goroutine has read the lane's
+// result, which comes after the outcome was recorded: a store answer taken before then
+// may still list the delivery as pending, and must not send it twice.
+type lanes struct {
+	w    *Worker
+	busy map[string]bool
+	done chan laneResult
+}
+
+type laneResult struct {
+	channel string
+	err     error
+}
+
+func newLanes(w *Worker) *lanes {
+	return &lanes{w: w, busy: map[string]bool{}, done: make(chan laneResult)}
+}
+
+// dispatch starts a lane for each idle channel with a due notification, the oldest one
+// first, and reports how many it started. The notifications of busy channels stay in the
+// store until their lane is free, so a look may have to page past a busy channel's
+// backlog to reach the others. When only some channels were just freed it stops as soon
+// as they all have work again; a look at everything follows within Poll.
+func (l *lanes) dispatch(ctx context.Context, freed []string) (int, error) {
+	started := 0
+	for limit := roundSize; ; limit = min(limit*4, scanMax) {
+		due, err := l.w.Store.Due(ctx, l.w.now(), limit)
+		if err != nil {
+			return started, err
+		}
+		for _, d := range due {
+			if !l.busy[d.Channel.ID] {
+				l.busy[d.Channel.ID] = true
+				started++
+				go l.run(ctx, d)
+			}
+		}
+		if len(due) < limit || limit == scanMax || (freed != nil && l.allBusy(freed)) {
+			return started, nil
+		}
+	}
+}
+
+func (l *lanes) allBusy(channels []string) bool {
+	for _, id := range channels {
+		if !l.busy[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// run is a lane: one delivery, then its result to the dispatcher.
+func (l *lanes) run(ctx context.Context, d Delivery) {
+	err := l.w.deliver(ctx, d)
+	if err != nil && ctx.Err() == nil {
+		// The outcome could not be recorded, so the store still lists the notification as
+		// due: hold the lane a while rather than send it again at once.
+		select {
+		case <-ctx.Done():
+		case <-time.After(l.w.poll()):
+		}
+	}
+	l.done <- laneResult{channel: d.Channel.ID, err: err}
+}
+
+// ended frees a lane's channel and adds it to freed.
+func (l *lanes) ended(ctx context.Context, r laneResult, freed []string) []string {
+	delete(l.busy, r.channel)
+	if r.err != nil && !errors.Is(r.err, ctx.Err()) { // a stop is no failure
+		l.w.logger().Error("notifications: delivery not recorded", "error", r.err)
+	}
+	return append(freed, r.channel)
+}
+
+// drain waits for every lane to end.
+func (l *lanes) drain(ctx context.Context) {
+	for len(l.busy) > 0 {
+		l.ended(ctx, <-l.done, nil)
+	}
+}
+
+// recordTimeout bounds storing an outcome once the worker is stopping.
+const recordTimeout = 5 * time.Second
 
 func (w *Worker) deliver(ctx context.Context, d Delivery) error {
 	err := d.Err
@@ -195,8 +273,8 @@ func (w *Worker) deliver(ctx context.Context, d Delivery) error {
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		err = w.Sender.Send(actx, d.Channel, d.Message)
 		cancel()
-		if ctx.Err() != nil {
-			return ctx.Err() // shutting down: the notification stays pending for next start
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err() // cut short by a stop: the notification stays pending for next start
 		}
 	} else {
 		err = Permanent(err)
@@ -206,7 +284,17 @@ func (w *Worker) deliver(ctx context.Context, d Delivery) error {
 		w.logger().Warn("notification not delivered", "channel", d.Channel.Name, "event", d.Message.Event,
 			"attempt", o.Attempts, "status", o.Status, "error", o.LastError)
 	}
-	return w.Store.Record(ctx, d.ID, o)
+	// A stop arriving now must not leave a sent notification pending, to go out again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	return w.Store.Record(rctx, d.ID, o)
+}
+
+func (w *Worker) poll() time.Duration {
+	if w.Poll <= 0 {
+		return time.Second
+	}
+	return w.Poll
 }
 
 func (w *Worker) now() time.Time {

@@ -68,6 +68,8 @@ type memItem struct {
 }
 
 func (s *memStore) add(id, incident string, ch Channel, m Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.items = append(s.items, &memItem{id: id, incident: incident, ch: ch, m: m, o: Outcome{Status: StatusPending}})
 }
 
