@@ -29,11 +29,12 @@ const (
 // dashService is a service row with its creation date, where uptime counting starts.
 type dashService struct {
 	serviceRow
-	Created string `db:"created"`
+	Created   string `db:"created"`
+	FirstSeen string `db:"firstSeen"`
 }
 
 func loadDashServices(db dbx.Builder, serviceID string) ([]dashService, error) {
-	const cols = "SELECT " + serviceColumns + ", created FROM services"
+	const cols = "SELECT " + serviceColumns + ", created, firstSeen FROM services"
 	q := db.NewQuery(cols)
 	if serviceID != "" {
 		q = db.NewQuery(cols + " WHERE serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID})
@@ -110,8 +111,8 @@ func liveRow(r dashService, h *monitor.History, now time.Time) (views.Row, monit
 // ticker and the staleness cron, so they can lag the live state by a tick (a minute
 // with the ticker off): the incidents are brought up to the live state first, so the
 // badge and the uptime never disagree.
-// Counting starts when the service was created; a service that has never sent a beat
-// has no data at all rather than a perfect record.
+// Counting starts at the first beat (see firstBeat); a service that has never sent a
+// beat has no data at all rather than a perfect record.
 func liveHistory(r dashService, h *monitor.History, now time.Time) (monitor.Status, monitor.Cause, time.Time, monitor.History) {
 	m := r.model()
 	st, cause := monitor.Evaluate(m, now)
@@ -124,10 +125,7 @@ func liveHistory(r dashService, h *monitor.History, now time.Time) (monitor.Stat
 		since = changedAt(m, st, cause, now)
 		hist.Incidents = liveIncidents(hist.Incidents, st, since)
 	}
-	hist.Created = parseDate(r.Created)
-	if m.LastSeen.IsZero() && len(hist.Incidents) == 0 {
-		hist.Created = now
-	}
+	hist.Created, hist.FirstBeat = parseDate(r.Created), firstBeat(r)
 	return st, cause, since, hist
 }
 

@@ -130,7 +130,7 @@ func bindRegistryHooks(app core.App, s *server) {
 }
 
 // serverFields are written by the server alone (the writer and the staleness check).
-var serverFields = []string{"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt"}
+var serverFields = []string{"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt", "firstSeen"}
 
 // bindServiceDefaults fills defaults, regenerates cleared keys, and keeps the server's
 // own fields out of reach of a record save: the admin UI posts back the lastSeen it
@@ -149,7 +149,7 @@ func bindServiceDefaults(app core.App) {
 			e.Record.Set("apiKey:autogenerate", "")
 		}
 		var current dbx.NullStringMap
-		err := e.App.DB().NewQuery("SELECT lastSeen, lastStatus, lastMessage, status, statusChangedAt FROM services WHERE id = {:id}").
+		err := e.App.DB().NewQuery("SELECT lastSeen, lastStatus, lastMessage, status, statusChangedAt, firstSeen FROM services WHERE id = {:id}").
 			Bind(dbx.Params{"id": e.Record.Id}).One(&current)
 		if err != nil {
 			return fmt.Errorf("hooks: read service state: %w", err)

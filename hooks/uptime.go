@@ -87,6 +87,17 @@ func uptimeFor(r dashService, h *monitor.History, n int, now time.Time) uptimeRe
 	return out
 }
 
+// firstBeat is when a service was first heard from, where its uptime starts: firstSeen,
+// written by the heartbeat writer with the first beat. A row whose lastSeen was written
+// without it (by a server that predates the field, after its migration had run) counts
+// from lastSeen, the earliest sign of life it shows: no data rather than time assumed up.
+func firstBeat(r dashService) time.Time {
+	if t := parseDate(r.FirstSeen); !t.IsZero() {
+		return t
+	}
+	return parseDate(r.LastSeen)
+}
+
 // bindPauseHooks records when a service is paused and resumed, so the uptime maths can
 // leave paused time out. A service is paused by its paused flag (until cleared) or by
 // pausedUntil (until then); saving the record (the admin UI) is the only way either

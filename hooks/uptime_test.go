@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"encoding/json"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -31,6 +32,23 @@ func (h *harness) setCreated(serviceID string, at time.Time) {
 	}
 }
 
+// setFirstSeen stores when a service's first beat arrived, where uptime counting starts.
+func (h *harness) setFirstSeen(serviceID string, at time.Time) {
+	h.t.Helper()
+	_, err := h.app.DB().NewQuery("UPDATE services SET firstSeen = {:at} WHERE serviceId = {:sid}").
+		Bind(dbx.Params{"at": dbDate(at), "sid": serviceID}).Execute()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// setBorn makes a service created at at and heard from since then.
+func (h *harness) setBorn(serviceID string, at time.Time) {
+	h.t.Helper()
+	h.setCreated(serviceID, at)
+	h.setFirstSeen(serviceID, at)
+}
+
 func TestUptimeAPI(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.PublicStatus = true })
 	day := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC) // days: 24, 25, 26 (today)
@@ -38,17 +56,17 @@ func TestUptimeAPI(t *testing.T) {
 	h.setClock(now)
 
 	steady := h.service("steady", "k1", nil)
-	h.setCreated("steady", day.AddDate(0, -2, 0))
+	h.setBorn("steady", day.AddDate(0, -2, 0))
 	setSeen(t, h, "steady", now.Add(-time.Minute), "up")
 	h.addIncident(steady.Id, "down", day.Add(21*time.Hour), day.AddDate(0, 0, 1).Add(3*time.Hour)) // 3 h + 3 h across midnight
 	h.addIncident(steady.Id, "degraded", day.AddDate(0, 0, 1).Add(6*time.Hour), day.AddDate(0, 0, 1).Add(8*time.Hour))
 
 	h.service("fresh", "k2", nil)
-	h.setCreated("fresh", day.AddDate(0, 0, 1).Add(12*time.Hour)) // noon of day 2
+	h.setBorn("fresh", day.AddDate(0, 0, 1).Add(12*time.Hour)) // noon of day 2
 	setSeen(t, h, "fresh", now.Add(-20*time.Minute), "up")        // quiet for 20 min: down since 11:45
 
 	paused := h.service("paused", "k3", nil)
-	h.setCreated("paused", day.AddDate(0, -1, 0))
+	h.setBorn("paused", day.AddDate(0, -1, 0))
 	setSeen(t, h, "paused", now.Add(-time.Minute), "up")
 	h.addIncident(paused.Id, "down", day.Add(6*time.Hour), day.Add(12*time.Hour))
 	if err := insertRows(h.app.DB(), "pauses", []string{"id", "service", "startedAt", "endedAt"},
@@ -116,7 +134,7 @@ func TestUptimeAPI(t *testing.T) {
 
 	t.Run("0 % is 0, not null", func(t *testing.T) {
 		dead := h.service("dead", "k5", nil)
-		h.setCreated("dead", day.AddDate(0, -1, 0))
+		h.setBorn("dead", day.AddDate(0, -1, 0))
 		setSeen(t, h, "dead", day.AddDate(0, 0, -3), "up")
 		h.addIncident(dead.Id, "down", day.AddDate(0, 0, -3).Add(5*time.Minute), time.Time{})
 		res := h.do("GET", "/api/uptime?serviceId=dead&days=2", "")
@@ -200,4 +218,107 @@ func TestLiveIncidents(t *testing.T) {
 			t.Errorf("%s: the stored incidents were modified", c.name)
 		}
 	}
+}
+
+// TestUptimeStartsAtFirstBeat: the time between creating a service and its first beat
+// is no data. A service whose first beat says "down" has 0 %, not the share of the day
+// it spent waiting for its first beat; that holds after retention pruned the first beats.
+func TestUptimeStartsAtFirstBeat(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PublicStatus = true; c.KeepHeartbeats = 2 })
+	h.person("users", "ann@example.com")
+	created := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	clock := created
+	at := func(d time.Duration) { clock = created.Add(d); h.setClock(clock) }
+	beat := func(sid, status string) {
+		t.Helper()
+		res := h.do("POST", "/api/heartbeat", `{"serviceId":"`+sid+`","status":"`+status+`"}`, "Authorization: Bearer "+sid+"-key")
+		if res.Code != 200 {
+			t.Fatalf("beat %s %s: got %d %s", sid, status, res.Code, body(res))
+		}
+		// The writer holds back a repeat of the same status for a second of wall time;
+		// this test's clock runs faster, so it writes lastSeen as the writer soon would.
+		setSeen(t, h, sid, clock, status)
+	}
+	for _, sid := range []string{"first-down", "quiet-then-up", "pruned"} {
+		h.service(sid, sid+"-key", nil)
+		h.setCreated(sid, created)
+	}
+	// Created at 06:00, all three are quiet for the first hour. Then, every 2 minutes:
+	// quiet-then-up says up; pruned says up, but down from 08:00 to 09:00; first-down
+	// beats once, at 09:00, saying down. Now is 11:00.
+	for m := 60; m < 5*60; m += 2 {
+		at(time.Duration(m) * time.Minute)
+		beat("quiet-then-up", "up")
+		if m >= 120 && m < 180 {
+			beat("pruned", "down")
+		} else {
+			beat("pruned", "up")
+		}
+		if m == 180 {
+			beat("first-down", "down")
+		}
+		if err := h.s.checkStaleness(clock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at(5 * time.Hour)
+	if err := h.s.prune(clock); err != nil { // retention keeps the newest two beats
+		t.Fatal(err)
+	}
+	if n := h.count("heartbeats", "service = (SELECT id FROM services WHERE serviceId = 'pruned')", nil); n != 2 {
+		t.Fatalf("retention kept %d beats, want 2", n)
+	}
+
+	b := newBrowser(h, "10.0.9.1")
+	b.login("ann@example.com", dashPassword)
+	uptime24h := regexp.MustCompile(`<div id="uptime-24h"><b>([^<]*)</b>`)
+	cases := []struct {
+		sid  string
+		want float64
+		page string
+	}{
+		{"first-down", 0, "0%"},
+		{"quiet-then-up", 100, "100%"},
+		{"pruned", 75, "75%"}, // 1 h down of the 4 h since the first beat, not of the 5 h since creation nor of the last 4 minutes kept
+	}
+	for _, c := range cases {
+		t.Run(c.sid, func(t *testing.T) {
+			var got uptimeReply
+			res := h.do("GET", "/api/uptime?serviceId="+c.sid+"&days=2", "")
+			if err := json.Unmarshal(res.Body.Bytes(), &got); err != nil {
+				t.Fatalf("got %d %s", res.Code, body(res))
+			}
+			if !samePct(got.OverallUptime, &c.want) || !samePct(got.Days[1].UptimePercentage, &c.want) || got.Days[0].UptimePercentage != nil {
+				t.Errorf("/api/uptime: got overall %v, today %v, yesterday %v; want %v %%, %v %% and no data",
+					showPct(got.OverallUptime), showPct(got.Days[1].UptimePercentage), showPct(got.Days[0].UptimePercentage), c.want, c.want)
+			}
+			m := uptime24h.FindStringSubmatch(body(b.send("GET", "/services/"+c.sid, nil)))
+			if m == nil || m[1] != c.page {
+				t.Errorf("service page, 24 hours: got %q, want %q", m, c.page)
+			}
+		})
+	}
+
+	t.Run("firstSeen is written once, by the server", func(t *testing.T) {
+		rec, err := h.app.FindFirstRecordByData("services", "serviceId", "first-down")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := created.Add(3 * time.Hour)
+		if got := rec.GetDateTime("firstSeen").Time(); !got.Equal(want) {
+			t.Fatalf("firstSeen %v, want the first beat %v", got, want)
+		}
+		beat("first-down", "up")
+		rec.Set("firstSeen", created) // the admin UI posts back what it loaded, or a person edits it
+		if err := h.app.Save(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec, err = h.app.FindRecordById("services", rec.Id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.GetDateTime("firstSeen").Time(); !got.Equal(want) {
+			t.Errorf("after another beat and a save: firstSeen %v, want %v", got, want)
+		}
+	})
 }

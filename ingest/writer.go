@@ -305,7 +305,7 @@ func (w *Writer) prepare() error {
 		}
 		w.inserts[rows] = st
 	}
-	st, err := w.db.Prepare("UPDATE services SET lastSeen = ?1, lastStatus = ?2, lastMessage = ?3 WHERE id = ?4 AND lastSeen <= ?1")
+	st, err := w.db.Prepare("UPDATE services SET lastSeen = ?1, lastStatus = ?2, lastMessage = ?3, firstSeen = iif(firstSeen = '', ?1, firstSeen) WHERE id = ?4 AND lastSeen <= ?1")
 	if err != nil {
 		return fmt.Errorf("ingest: prepare update: %w", err)
 	}

@@ -17,11 +17,17 @@ type Incident struct {
 	Span
 }
 
-// History is what the uptime maths knows about a service: when it was created (nothing
-// before is counted), its incidents, and the periods it was paused. Paused time counts
-// neither as up nor as down: it leaves the denominator.
+// History is what the uptime maths knows about a service: when it was created, when it
+// was first heard from, its incidents, and the periods it was paused. Time before the
+// first sign of life is no data, not up: a service created on Monday that first beats
+// "down" on Tuesday has 0 %, not 50 %. Paused time counts neither as up nor as down: it
+// leaves the denominator.
 type History struct {
-	Created   time.Time // zero: no lower bound
+	Created time.Time // zero: no lower bound
+	// FirstBeat is when the server first received a beat from the service; zero when it
+	// never has. An incident that began earlier (its first beats were pruned before the
+	// server recorded FirstBeat) is a sign of life too, and moves the start back to it.
+	FirstBeat time.Time
 	Incidents []Incident
 	Paused    []Span
 }
@@ -56,7 +62,8 @@ type Day struct {
 // merged, and paused time is cut out of the incidents. Build it once per service and
 // ask it for as many windows as needed.
 type Timeline struct {
-	created  time.Time
+	start    time.Time // where the data begins
+	noData   bool      // never heard from: nothing is counted
 	now      time.Time
 	down     []Span
 	degraded []Span
@@ -78,13 +85,36 @@ func (h History) Timeline(now time.Time) Timeline {
 	down = normalize(down, now)
 	degraded = subtract(subtract(normalize(degraded, now), down), paused)
 	down = subtract(down, paused)
-	return Timeline{created: h.Created, now: now, down: down, degraded: degraded, paused: paused}
+	start, ok := h.dataStart()
+	return Timeline{start: start, noData: !ok, now: now, down: down, degraded: degraded, paused: paused}
+}
+
+// dataStart is where the data begins: the first sign of life (the first beat, or an
+// incident that began before it), but never before the service existed. ok is false
+// when the service has never been heard from.
+func (h History) dataStart() (start time.Time, ok bool) {
+	start = h.FirstBeat
+	for _, inc := range h.Incidents {
+		if !inc.Start.IsZero() && (start.IsZero() || inc.Start.Before(start)) {
+			start = inc.Start
+		}
+	}
+	if start.IsZero() {
+		return time.Time{}, false
+	}
+	if start.Before(h.Created) {
+		start = h.Created
+	}
+	return start, true
 }
 
 // Tally is how [from, to) was spent; time after now has not happened and is left out.
 func (t Timeline) Tally(from, to time.Time) Tally {
-	if !t.created.IsZero() && from.Before(t.created) {
-		from = t.created
+	if t.noData {
+		return Tally{}
+	}
+	if from.Before(t.start) {
+		from = t.start
 	}
 	if to.After(t.now) {
 		to = t.now

@@ -24,7 +24,7 @@ func fixture(n int) Overview {
 	o := Overview{Chrome: Chrome{Title: "Overview", User: "ops@example.com", CSRF: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"}, Now: now}
 	for i := range n {
 		g := groups[i%len(groups)]
-		h := monitor.History{Created: now.AddDate(0, -6, 0)}
+		h := monitor.History{Created: now.AddDate(0, -6, 0), FirstBeat: now.AddDate(0, -6, 0)}
 		st := monitor.Up
 		switch {
 		case i%50 == 7:

@@ -117,7 +117,7 @@ func text(n *html.Node) string {
 
 // days makes n clean days ending today, created long ago.
 func cleanDays(n int) []monitor.Day {
-	tl := monitor.History{Created: now.AddDate(-1, 0, 0)}.Timeline(now)
+	tl := monitor.History{Created: now.AddDate(-1, 0, 0), FirstBeat: now.AddDate(-1, 0, 0)}.Timeline(now)
 	return tl.Days(n)
 }
 
@@ -383,6 +383,7 @@ func TestPercent(t *testing.T) {
 func TestSegments(t *testing.T) {
 	tl := monitor.History{
 		Created:   now.AddDate(0, 0, -5).Add(-time.Hour),
+		FirstBeat: now.AddDate(0, 0, -5).Add(-time.Hour),
 		Incidents: []monitor.Incident{{Status: monitor.Down, Span: monitor.Span{Start: now.AddDate(0, 0, -2), End: now.AddDate(0, 0, -2).Add(10 * time.Minute)}}},
 	}.Timeline(now)
 	days := tl.Days(10)
