@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,13 +35,16 @@ func clientsUnderTest() []client {
 	}
 }
 
-// skipWithout skips the test, saying so, when an interpreter of c is missing.
-func (c client) skipWithout(t *testing.T) {
+// needTools fails the test under CI=true, and skips it elsewhere, when an interpreter
+// of c is missing.
+func (c client) needTools(t *testing.T) {
 	t.Helper()
 	for _, n := range c.need {
-		if _, err := exec.LookPath(n); err != nil {
-			t.Skipf("SKIP %s client: %s is not installed (.ci/run installs it)", c.name, n)
+		if n == "python3" {
+			needPython(t)
+			continue
 		}
+		needTool(t, n)
 	}
 }
 
@@ -62,7 +64,7 @@ func oneLine(t *testing.T, what, s string) {
 func TestClientsStoreBeats(t *testing.T) {
 	for _, c := range clientsUnderTest() {
 		t.Run(c.name, func(t *testing.T) {
-			c.skipWithout(t)
+			c.needTools(t)
 			t.Parallel()
 			svc, key := "client-"+c.name, "key-client-"+c.name+"-0123456789"
 			a, b := svc+"-a", svc+"-b"
@@ -210,7 +212,7 @@ func TestClientsRetry(t *testing.T) {
 	}
 	for _, c := range clientsUnderTest() {
 		t.Run(c.name, func(t *testing.T) {
-			c.skipWithout(t)
+			c.needTools(t)
 			t.Parallel()
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {

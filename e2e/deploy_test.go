@@ -199,21 +199,12 @@ type flyConfig struct {
 }
 
 func TestFlyToml(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("SKIP fly.toml: python3 (its tomllib parses TOML here) is not installed; .ci/run installs it")
-	}
-	out, err := exec.Command("python3", "-c", `
-import json, sys
-try:
-    import tomllib
-except ImportError:
-    sys.exit(3)
+	python := needPython(t) // its tomllib parses TOML here
+	out, err := exec.Command(python, "-c", `
+import json, sys, tomllib
 with open(sys.argv[1], "rb") as f:
     print(json.dumps(tomllib.load(f)))
 `, filepath.Join(repoRoot, "fly.toml")).Output()
-	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
-		t.Skip("SKIP fly.toml: python3 is older than 3.11 (no tomllib)")
-	}
 	if err != nil {
 		t.Fatalf("fly.toml does not parse as TOML: %v", err)
 	}

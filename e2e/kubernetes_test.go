@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,9 +30,7 @@ func fakeNode(name, ready, reason, ip string, labels map[string]string) map[stri
 // server (two pages of nodes) and the real monitor: every node is its own service, and
 // a node that is not Ready is stored as down.
 func TestKubernetesNodeReporter(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("SKIP Kubernetes node reporter: python3 is not installed (.ci/run installs it)")
-	}
+	needPython(t)
 	nodes := []string{"k8s-cp-1", "k8s-worker-1", "k8s-worker-2"}
 	var ids []string
 	for _, n := range nodes {

@@ -18,9 +18,6 @@ import (
 	"github.com/pocketbase/dbx"
 )
 
-// chromiumPath is Debian's Chromium, which .ci/run installs when it is missing.
-const chromiumPath = "/usr/bin/chromium"
-
 // screenshotDir is git-ignored; the README's picture is copied from it by hand.
 var screenshotDir = filepath.Join("..", "test-output", "screenshots")
 
@@ -32,9 +29,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skip("chromium is not installed (.ci/run installs it): ", err)
-	}
+	chromiumPath := needTool(t, "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 	h := newHarness(t, func(c *Config) { c.DashboardRefresh = time.Second })
 	h.person("users", "ann@example.com")
 	now := time.Now().UTC()
