@@ -43,7 +43,20 @@ func loadDashServices(db dbx.Builder, serviceID string) ([]dashService, error) {
 	if err := q.All(&rows); err != nil {
 		return nil, fmt.Errorf("hooks: load services: %w", err)
 	}
+	for i := range rows {
+		r := &rows[i]
+		pageText(&r.ServiceID, &r.Name, &r.Description, &r.Group, &r.LastMessage)
+	}
 	return rows, nil
+}
+
+// pageText replaces NUL characters and invalid UTF-8 in text the pages show, as
+// monitor.CleanText does to beats as they arrive: rows stored before that, or edited
+// outside the server, may still hold them, and no page ever writes either into its HTML.
+func pageText(fields ...*string) {
+	for _, f := range fields {
+		*f = monitor.CleanText(*f)
+	}
 }
 
 type spanRow struct {
@@ -226,7 +239,7 @@ func validFilter(f string) string {
 // loadOverview builds the overview at now: every service counted, those matching the
 // search and filter grouped, the groups and the services in them worst first.
 func loadOverview(app core.App, now time.Time, query, filter string) (views.Overview, error) {
-	filter = validFilter(filter)
+	filter, query = validFilter(filter), monitor.CleanText(query)
 	o := views.Overview{Now: now, Query: query, Filter: filter}
 	rows, err := loadDashServices(app.DB(), "")
 	if err != nil {
@@ -373,6 +386,7 @@ func loadBeats(db dbx.Builder, recordID, serviceID string, page int) (views.Beat
 	}
 	b.Items = make([]views.Beat, len(rows))
 	for i, r := range rows {
+		pageText(&r.Status, &r.Message, &r.Metadata.String, &r.SourceIP)
 		b.Items[i] = views.Beat{At: parseDate(r.Created), Status: r.Status, Message: r.Message, Metadata: prettyJSON(r.Metadata.String), SourceIP: r.SourceIP}
 	}
 	return b, nil

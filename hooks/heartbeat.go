@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
@@ -28,6 +29,9 @@ type heartbeatReply struct {
 }
 
 const errRateLimited = "Rate limit exceeded"
+
+// maxUserAgentChars is what the heartbeats collection's userAgent field holds.
+const maxUserAgentChars = 500
 
 // refuse answers a beat with a seed-shaped error and returns a *refusedBeat, which the
 // route's countRefusals middleware counts per minute instead of PocketBase logging a
@@ -138,9 +142,10 @@ func (s *server) heartbeatBatch(e *core.RequestEvent, req monitor.Request, now t
 }
 
 func (s *server) beat(e *core.RequestEvent, g ingest.Grant, b monitor.Beat, now time.Time) ingest.Beat {
-	ua := e.Request.UserAgent()
-	if len(ua) > 500 {
-		ua = ua[:500]
+	// Normalised like the beat's own text, and cut at a character (the column holds 500).
+	ua := monitor.CleanText(e.Request.UserAgent())
+	if utf8.RuneCountInString(ua) > maxUserAgentChars {
+		ua = string([]rune(ua)[:maxUserAgentChars])
 	}
 	return ingest.Beat{
 		ServiceRecordID: g.Service.RecordID,
