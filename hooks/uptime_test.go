@@ -63,7 +63,7 @@ func TestUptimeAPI(t *testing.T) {
 
 	h.service("fresh", "k2", nil)
 	h.setBorn("fresh", day.AddDate(0, 0, 1).Add(12*time.Hour)) // noon of day 2
-	setSeen(t, h, "fresh", now.Add(-20*time.Minute), "up")        // quiet for 20 min: down since 11:45
+	setSeen(t, h, "fresh", now.Add(-20*time.Minute), "up")     // quiet for 20 min: down since 11:45
 
 	paused := h.service("paused", "k3", nil)
 	h.setBorn("paused", day.AddDate(0, -1, 0))
