@@ -58,6 +58,7 @@ func bindDashboardApi(se *core.ServeEvent, s *server) error {
 	pages.GET("/services/{serviceId}/heartbeats", d.serviceBeats)
 	pages.GET("/logout", d.logoutGet)
 	pages.POST("/logout", d.logoutPost).Bind(apis.BodyLimit(maxFormBytes))
+	pages.POST("/logout/everywhere", d.logoutEverywherePost).Bind(apis.BodyLimit(maxFormBytes))
 	return nil
 }
 

@@ -16,10 +16,11 @@ import (
 )
 
 const (
-	// sessionCookie holds the PocketBase auth token of the person logged in. It is read
-	// by the dashboard routes and our read routes only; PocketBase's own API never looks
-	// at cookies.
-	sessionCookie = "hb_session"
+	// sessionCookie holds the id of the dashboard session (see dashboard_sessions.go),
+	// never a PocketBase token. It is read by the dashboard routes and our read routes
+	// only; PocketBase's own API never looks at cookies.
+	sessionCookie    = "hb_session"
+	maxSessionCookie = 64
 	// loginCookie is a random nonce the login form's CSRF token is bound to, as there is
 	// no session yet to bind it to.
 	loginCookie = "hb_login"
@@ -49,14 +50,18 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 // sessionRecord is the person logged in with the dashboard cookie (a users record or a
-// superuser) and their token, or nil.
+// superuser) and their session id, or nil when the session has ended or never was.
 func (s *server) sessionRecord(e *core.RequestEvent) (*core.Record, string) {
 	c, err := e.Request.Cookie(sessionCookie)
-	if err != nil || c.Value == "" || len(c.Value) > 4096 {
+	if err != nil || c.Value == "" || len(c.Value) > maxSessionCookie {
 		return nil, ""
 	}
-	rec, err := s.app.FindAuthRecordByToken(c.Value, core.TokenTypeAuth)
-	if err != nil || !(rec.IsSuperuser() || rec.Collection().Name == "users") {
+	rec, err := s.findSession(c.Value, s.now())
+	if err != nil {
+		s.app.Logger().Error("dashboard session", "error", err)
+		return nil, ""
+	}
+	if rec == nil || !(rec.IsSuperuser() || rec.Collection().Name == "users") {
 		return nil, ""
 	}
 	return rec, c.Value
@@ -190,11 +195,11 @@ func (d *dashboard) loginPost(e *core.RequestEvent) error {
 	if msg := d.mayLogIn(e, rec); msg != "" {
 		return d.loginForm(e, http.StatusForbidden, email, next, msg)
 	}
-	token, err := rec.NewAuthToken()
+	id, ttl, err := d.startSession(e, rec, now)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	d.setCookie(e, sessionCookie, token, "/", rec.Collection().AuthToken.DurationTime())
+	d.setCookie(e, sessionCookie, id, "/", ttl)
 	d.setCookie(e, loginCookie, "", "/login", -1)
 	if isHTMX(e) {
 		e.Response.Header().Set("HX-Redirect", next)
@@ -262,11 +267,33 @@ func (d *dashboard) logoutGet(e *core.RequestEvent) error {
 	return render(e, http.StatusOK, views.LogoutPage(c))
 }
 
-// logoutPost is POST /logout: drop the cookie and go to the login page.
+// logoutPost is POST /logout: end this session (the person's others go on), drop the
+// cookie and go to the login page.
 func (d *dashboard) logoutPost(e *core.RequestEvent) error {
 	if err := e.Request.ParseForm(); err != nil || !d.validForm(e) {
 		return d.formExpired(e)
 	}
+	id, _ := e.Get(sessionTokenKey).(string)
+	if err := d.endSession(id); err != nil {
+		return e.InternalServerError("", err)
+	}
+	return loggedOut(e, d)
+}
+
+// logoutEverywherePost is POST /logout/everywhere: end every session of the person,
+// and every PocketBase token they hold (by rotating their tokenKey).
+func (d *dashboard) logoutEverywherePost(e *core.RequestEvent) error {
+	if err := e.Request.ParseForm(); err != nil || !d.validForm(e) {
+		return d.formExpired(e)
+	}
+	if err := d.endAllSessions(e.Auth); err != nil {
+		return e.InternalServerError("", err)
+	}
+	return loggedOut(e, d)
+}
+
+// loggedOut drops the cookie and sends the browser to the login page.
+func loggedOut(e *core.RequestEvent, d *dashboard) error {
 	d.setCookie(e, sessionCookie, "", "/", -1)
 	if isHTMX(e) {
 		e.Response.Header().Set("HX-Redirect", "/login")

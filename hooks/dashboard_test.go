@@ -3,6 +3,7 @@ package hooks
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -444,7 +445,7 @@ func TestDashboardPages(t *testing.T) {
 	if !regexp.MustCompile(`Down since <time[^>]*>2026-11-26 11:55:00 UTC</time>`).MatchString(body(svc)) {
 		t.Error("the service page says since when it is down (lastSeen + threshold)")
 	}
-	if !regexp.MustCompile(`<td class="t">2026-11-26 11:55:00 UTC</td><td class="t"><strong>ongoing</strong>`).MatchString(body(svc)) {
+	if !regexp.MustCompile(`<td class="t" data-label="Started">2026-11-26 11:55:00 UTC</td><td class="t" data-label="Ended"><strong>ongoing</strong>`).MatchString(body(svc)) {
 		t.Error("the incident the header speaks of is in the list, ongoing, before any check has stored it")
 	}
 	if res := b.send("GET", "/services/ghost", nil); res.Code != 404 || !strings.Contains(body(res), "No such service") {
@@ -568,5 +569,164 @@ func TestPausesAreRecorded(t *testing.T) {
 	}
 	if got := spans(svc.Id); len(got) != 2 || got[1].EndedAt != dbDate(t0.Add(5*time.Hour)) {
 		t.Errorf("timed pause cleared at 17:00: got %+v", got)
+	}
+}
+
+// replayCookie is a browser that sends a session cookie copied from another: what an
+// attacker holding a stolen or logged-out cookie would do.
+func replayCookie(h *harness, ip, value string) *browser {
+	b := newBrowser(h, ip)
+	b.cookies[sessionCookie] = &http.Cookie{Name: sessionCookie, Value: value}
+	return b
+}
+
+// authRefresh posts a token to PocketBase's own auth-refresh route and returns the code.
+func (h *harness) authRefresh(collection, token string) int {
+	h.t.Helper()
+	return h.do("POST", "/api/collections/"+collection+"/auth-refresh", "", "Authorization: "+token).Code
+}
+
+// TestDashboardLogoutEndsSession: after logging out, the old cookie opens nothing,
+// refreshes into no PocketBase token, and the same person's other sessions go on.
+func TestDashboardLogoutEndsSession(t *testing.T) {
+	h := newHarness(t)
+	h.person("users", "ann@example.com")
+	h.service("web-1", "k", nil)
+	laptop, phone := newBrowser(h, "10.0.5.1"), newBrowser(h, "10.0.5.2")
+	laptop.login("ann@example.com", dashPassword)
+	phone.login("ann@example.com", dashPassword)
+	old := laptop.cookies[sessionCookie].Value
+	if res := replayCookie(h, "10.0.5.3", old).send("GET", "/", nil); res.Code != 200 {
+		t.Fatalf("the cookie before logout: got %d, want the dashboard", res.Code)
+	}
+	if code := h.authRefresh("users", old); code == 200 {
+		t.Error("the dashboard cookie refreshes into a PocketBase token even before logout")
+	}
+
+	res := laptop.send("POST", "/logout", url.Values{"csrf": {csrfOf(t, laptop.send("GET", "/", nil))}}, "Origin: "+dashOrigin)
+	if res.Code != 303 || res.Header().Get("Location") != "/login" {
+		t.Fatalf("logout: got %d to %q", res.Code, res.Header().Get("Location"))
+	}
+	replay := replayCookie(h, "10.0.5.3", old)
+	if res := replay.send("GET", "/", nil); res.Code != 303 || !strings.HasPrefix(res.Header().Get("Location"), "/login") {
+		t.Errorf("the old cookie after logout: got %d to %q, want a redirect to /login", res.Code, res.Header().Get("Location"))
+	}
+	if res := replay.send("GET", "/services/web-1", nil, "HX-Request: true"); res.Code != 401 || res.Header().Get("HX-Redirect") == "" {
+		t.Errorf("the old cookie on an htmx refresh: got %d", res.Code)
+	}
+	if res := replay.send("GET", "/api/status", nil); res.Code != 401 {
+		t.Errorf("the old cookie on /api/status: got %d, want 401", res.Code)
+	}
+	if code := h.authRefresh("users", old); code != 401 {
+		t.Errorf("the old cookie on auth-refresh: got %d, want 401", code)
+	}
+	if res := phone.send("GET", "/", nil); res.Code != 200 {
+		t.Errorf("the other session after logging out of one: got %d, want the dashboard", res.Code)
+	}
+	if n := h.count("sessions", "idHash = {:v}", dbx.Params{"v": phone.cookies[sessionCookie].Value}); n != 0 {
+		t.Error("the session id is stored in the clear")
+	}
+}
+
+// TestDashboardLogoutEverywhere: one button ends every session of the person, and the
+// PocketBase tokens they were issued through the API; other people stay logged in.
+func TestDashboardLogoutEverywhere(t *testing.T) {
+	h := newHarness(t)
+	h.person("users", "ann@example.com")
+	h.person("users", "bob@example.com")
+	laptop, phone, bob := newBrowser(h, "10.0.6.1"), newBrowser(h, "10.0.6.2"), newBrowser(h, "10.0.6.3")
+	laptop.login("ann@example.com", dashPassword)
+	phone.login("ann@example.com", dashPassword)
+	bob.login("bob@example.com", dashPassword)
+	phoneCookie := phone.cookies[sessionCookie].Value
+	res := h.do("POST", "/api/collections/users/auth-with-password", `{"identity":"ann@example.com","password":"`+dashPassword+`"}`, "Content-Type: application/json")
+	var auth struct{ Token string }
+	if err := json.Unmarshal(res.Body.Bytes(), &auth); err != nil || auth.Token == "" {
+		t.Fatalf("auth-with-password: %d %s", res.Code, body(res))
+	}
+	if code := h.authRefresh("users", auth.Token); code != 200 {
+		t.Fatalf("a fresh API token: auth-refresh got %d", code)
+	}
+
+	page := laptop.send("GET", "/", nil)
+	if !regexp.MustCompile(`<form method="post" action="/logout/everywhere"[^>]*><input type="hidden" name="csrf" value="[^"]+"`).MatchString(body(page)) {
+		t.Fatalf("the header has no log-out-everywhere form: %s", body(page))
+	}
+	tok := csrfOf(t, page)
+	for _, c := range []struct {
+		name, csrf, origin string
+	}{{"no token", "", dashOrigin}, {"cross-site", tok, "https://evil.example"}} {
+		if res := laptop.send("POST", "/logout/everywhere", url.Values{"csrf": {c.csrf}}, "Origin: "+c.origin); res.Code != 403 {
+			t.Errorf("%s: got %d, want 403", c.name, res.Code)
+		}
+	}
+	if res := phone.send("GET", "/", nil); res.Code != 200 {
+		t.Fatal("a refused log-out-everywhere ended a session")
+	}
+
+	res = laptop.send("POST", "/logout/everywhere", url.Values{"csrf": {tok}}, "Origin: "+dashOrigin)
+	if res.Code != 303 || res.Header().Get("Location") != "/login" {
+		t.Fatalf("log out everywhere: got %d to %q", res.Code, res.Header().Get("Location"))
+	}
+	if _, ok := laptop.cookies[sessionCookie]; ok {
+		t.Error("the cookie survived")
+	}
+	if res := replayCookie(h, "10.0.6.2", phoneCookie).send("GET", "/", nil); res.Code != 303 {
+		t.Errorf("the phone's session: got %d, want a redirect to /login", res.Code)
+	}
+	if code := h.authRefresh("users", auth.Token); code != 401 {
+		t.Errorf("the API token issued before: auth-refresh got %d, want 401", code)
+	}
+	if res := bob.send("GET", "/", nil); res.Code != 200 {
+		t.Errorf("another person's session: got %d, want the dashboard", res.Code)
+	}
+	if n := h.count("sessions", "recordRef = (SELECT id FROM users WHERE email = 'ann@example.com')", nil); n != 0 {
+		t.Errorf("%d session rows left", n)
+	}
+	if res := laptop.login("ann@example.com", dashPassword); res.Code != 303 || laptop.send("GET", "/", nil).Code != 200 {
+		t.Errorf("logging in again: got %d", res.Code)
+	}
+}
+
+// TestDashboardSessionEnds: a session ends when it expires and when the password
+// changes, and the sessions collection is the server's alone.
+func TestDashboardSessionEnds(t *testing.T) {
+	h := newHarness(t)
+	ann := h.person("users", "ann@example.com")
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	h.setClock(now)
+	b := newBrowser(h, "10.0.7.1")
+	b.login("ann@example.com", dashPassword)
+	cookie := b.cookies[sessionCookie]
+	if cookie.MaxAge <= 0 {
+		t.Fatalf("the cookie has no lifetime: %+v", cookie)
+	}
+	h.setClock(now.Add(time.Duration(cookie.MaxAge)*time.Second - time.Minute))
+	if res := b.send("GET", "/", nil); res.Code != 200 {
+		t.Fatalf("a minute before expiry: got %d", res.Code)
+	}
+	h.setClock(now.Add(time.Duration(cookie.MaxAge)*time.Second + time.Second))
+	if res := b.send("GET", "/", nil); res.Code != 303 {
+		t.Errorf("after expiry: got %d, want a redirect to /login", res.Code)
+	}
+
+	h.setClock(now)
+	b = newBrowser(h, "10.0.7.2")
+	b.login("ann@example.com", dashPassword)
+	if res := b.send("GET", "/", nil); res.Code != 200 {
+		t.Fatalf("logged in again: got %d", res.Code)
+	}
+	ann.SetPassword("another-long-password-456")
+	if err := h.app.Save(ann); err != nil {
+		t.Fatal(err)
+	}
+	if res := b.send("GET", "/", nil); res.Code != 303 {
+		t.Errorf("after a password change: got %d, want a redirect to /login", res.Code)
+	}
+
+	for _, tok := range []string{h.authToken("users"), ""} {
+		if res := h.do("GET", "/api/collections/sessions/records", "", "Authorization: "+tok); res.Code == 200 {
+			t.Errorf("the sessions collection is readable without a superuser (token %.8q): %s", tok, body(res))
+		}
 	}
 }
