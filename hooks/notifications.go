@@ -52,14 +52,13 @@ type channelRow struct {
 	Events    string `db:"events"`
 }
 
-// channel parses a channels row; the error says why it cannot be sent to.
+// channel loads a channels row; the error says why it cannot be sent to.
 func (c channelRow) channel() (notify.Channel, error) {
-	ch := notify.Channel{ID: c.ChannelID, Name: c.Name, Type: notify.Type(c.Type)}
 	if c.Disabled {
-		return ch, errors.New("hooks: channel disabled")
+		return notify.Channel{ID: c.ChannelID, Name: c.Name, Type: notify.Type(c.Type)}, errors.New("hooks: channel disabled")
 	}
-	var err error
-	ch.Config, err = notify.ParseConfig(ch.Type, []byte(c.Config), []byte(c.Secrets))
+	ch, err := notify.Load(notify.Type(c.Type), []byte(c.Config), []byte(c.Secrets))
+	ch.ID, ch.Name = c.ChannelID, c.Name
 	return ch, err
 }
 
@@ -118,7 +117,7 @@ func bindAlertHooks(app core.App, s *server) {
 		return e.Next()
 	})
 	app.OnRecordValidate("channels").BindFunc(func(e *core.RecordEvent) error {
-		_, err := notify.ParseConfig(notify.Type(e.Record.GetString("type")), []byte(e.Record.GetString("config")), []byte(e.Record.GetString("secrets")))
+		_, err := notify.Parse(notify.Type(e.Record.GetString("type")), []byte(e.Record.GetString("config")), []byte(e.Record.GetString("secrets")))
 		if err != nil {
 			return validation.Errors{"config": validation.NewError("validation_channel_config", strings.TrimPrefix(err.Error(), "notify: "))}
 		}

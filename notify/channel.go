@@ -3,136 +3,187 @@ package notify
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/mail"
+	"maps"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 )
 
-// Type is a kind of channel.
+// Type is the name of a channel type, a value of the channels collection's type field.
 type Type string
 
-// The channel types. Their names are the values of the channels collection's type.
-const (
-	Webhook   Type = "webhook"
-	Slack     Type = "slack"
-	Discord   Type = "discord"
-	Teams     Type = "teams"
-	Telegram  Type = "telegram"
-	Ntfy      Type = "ntfy"
-	Pushover  Type = "pushover"
-	PagerDuty Type = "pagerduty"
-	Email     Type = "email"
-)
-
-// Types lists every channel type.
-var Types = []Type{Webhook, Slack, Discord, Teams, Telegram, Ntfy, Pushover, PagerDuty, Email}
-
-// Default endpoints of the services with a fixed API; apiUrl overrides them (a proxy,
-// a self-hosted server, a test).
-const (
-	defaultTelegramAPI  = "https://api.telegram.org"
-	defaultNtfyServer   = "https://ntfy.sh"
-	defaultPushoverAPI  = "https://api.pushover.net/1/messages.json"
-	defaultPagerDutyAPI = "https://events.pagerduty.com"
-)
-
-// Config is a channel's settings: the union of every type's keys. A channel record
-// keeps the keys in two JSON fields, config (shown) and secrets (hidden, merged over
-// config), so tokens stay out of what the admin UI lists.
-type Config struct {
-	URL        string            `json:"url,omitempty"`     // webhook, slack, discord, teams; ntfy server
-	Headers    map[string]string `json:"headers,omitempty"` // webhook: extra request headers
-	Secret     string            `json:"secret,omitempty"`  // webhook: HMAC-SHA256 key of the signature header
-	Username   string            `json:"username,omitempty"`
-	Password   string            `json:"password,omitempty"` // ntfy basic auth
-	Token      string            `json:"token,omitempty"`    // ntfy access token; Pushover application token
-	BotToken   string            `json:"botToken,omitempty"`
-	ChatID     string            `json:"chatId,omitempty"`
-	ThreadID   int64             `json:"threadId,omitempty"` // telegram forum topic
-	Topic      string            `json:"topic,omitempty"`
-	User       string            `json:"user,omitempty"` // Pushover user or group key
-	Device     string            `json:"device,omitempty"`
-	RoutingKey string            `json:"routingKey,omitempty"`
-	APIURL     string            `json:"apiUrl,omitempty"`
-	To         []string          `json:"to,omitempty"` // email recipients
-	// ExternalAlerts, when false, keeps a channel out of alerts routed by severity.
-	ExternalAlerts *bool `json:"externalAlerts,omitempty"`
+// Settings are one channel type's settings, decoded from a channel's config and secrets.
+// Each type's settings also build its payload: see RequestBuilder and MailBuilder.
+type Settings interface {
+	// Validate reports the first setting that is missing or malformed.
+	Validate() error
 }
 
 // Channel is a channel ready to send to.
 type Channel struct {
-	ID     string
-	Name   string
-	Type   Type
-	Config Config
+	ID       string
+	Name     string
+	Type     Type
+	Settings Settings
+	// NoExternal is the setting "externalAlerts": false: external alerts routed by
+	// severity leave the channel out (one that names it still reaches it).
+	NoExternal bool
 }
 
 // TakesExternal reports whether external alerts routed by severity may go to c.
-func (c Channel) TakesExternal() bool {
-	return c.Config.ExternalAlerts == nil || *c.Config.ExternalAlerts
+func (c Channel) TakesExternal() bool { return !c.NoExternal }
+
+// common are the settings every type takes beside its own.
+type common struct {
+	ExternalAlerts *bool `json:"externalAlerts"`
 }
 
-// ParseConfig reads a channel's config and secrets JSON (secrets win) and checks that
-// the keys its type needs are there and well formed.
-func ParseConfig(t Type, config, secrets []byte) (Config, error) {
-	var c Config
+// Parse reads the settings of a channel being saved. A channel record keeps them in two
+// JSON objects, config (shown) and secrets (hidden, so tokens stay out of what the admin
+// UI lists); a key in secrets wins over the same key in config. A key the type does not
+// take is refused, naming it, and so is a missing or malformed one.
+func Parse(t Type, config, secrets []byte) (Channel, error) {
+	return parse(t, config, secrets, true)
+}
+
+// Load reads a stored channel's settings for a delivery. Unlike Parse it ignores keys the
+// type does not take: a channel saved by an earlier version, which let any type's keys
+// through, keeps delivering, and saving it again in the admin UI names the stray key.
+func Load(t Type, config, secrets []byte) (Channel, error) {
+	return parse(t, config, secrets, false)
+}
+
+func parse(t Type, config, secrets []byte, strict bool) (Channel, error) {
+	ch := Channel{Type: t}
+	k, ok := lookup(t)
+	if !ok {
+		return ch, fmt.Errorf("notify: unknown channel type %q", t)
+	}
+	s := k.New()
+	var c common
+	own, shared := settingKeys(reflect.TypeOf(s)), settingKeys(reflect.TypeOf(c))
 	for _, raw := range [][]byte{config, secrets} {
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 || string(raw) == "null" {
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("notify: %s settings: %w", t, err)
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return ch, fmt.Errorf("notify: %s channel: the settings are not a JSON object: %w", t, err)
+		}
+		mine, ours := map[string]json.RawMessage{}, map[string]json.RawMessage{}
+		for _, key := range slices.Sorted(maps.Keys(fields)) {
+			switch {
+			case slices.Contains(own, key):
+				mine[key] = fields[key]
+			case slices.Contains(shared, key):
+				ours[key] = fields[key]
+			case strict:
+				return ch, fmt.Errorf("notify: %s channel: unknown setting %q (%s channels take %s)",
+					t, key, t, strings.Join(append(slices.Clone(own), shared...), ", "))
+			}
+		}
+		// Decoding into the same values in turn is the merge: a key of secrets replaces
+		// config's, a headers object adds to config's.
+		if err := decodeStrict(mine, s); err != nil {
+			return ch, fmt.Errorf("notify: %s channel: %w", t, err)
+		}
+		if err := decodeStrict(ours, &c); err != nil {
+			return ch, fmt.Errorf("notify: %s channel: %w", t, err)
 		}
 	}
-	return c, c.validate(t)
+	ch.Settings, ch.NoExternal = s, c.ExternalAlerts != nil && !*c.ExternalAlerts
+	if err := s.Validate(); err != nil {
+		return ch, fmt.Errorf("notify: %s channel: %w", t, err)
+	}
+	return ch, nil
 }
 
-func (c Config) validate(t Type) error {
-	need := func(key, value string) error {
-		if strings.TrimSpace(value) == "" {
-			return fmt.Errorf("notify: a %s channel needs %q", t, key)
-		}
+// decodeStrict decodes fields into v, refusing a key v has no field for (settingKeys
+// already sorted them; this keeps the two from drifting apart).
+func decodeStrict(fields map[string]json.RawMessage, v any) error {
+	if len(fields) == 0 {
 		return nil
 	}
-	var errs []error
-	switch t {
-	case Webhook, Slack, Discord, Teams:
-		errs = append(errs, need("url", c.URL), checkURL("url", c.URL))
-		for k := range c.Headers {
-			if strings.ContainsAny(k, " :\r\n") || strings.ContainsAny(c.Headers[k], "\r\n") {
-				errs = append(errs, fmt.Errorf("notify: header %q is not a valid header", k))
-			}
-		}
-	case Telegram:
-		errs = append(errs, need("botToken", c.BotToken), need("chatId", c.ChatID))
-	case Ntfy:
-		errs = append(errs, need("topic", c.Topic), checkURL("url", c.URL))
-	case Pushover:
-		errs = append(errs, need("token", c.Token), need("user", c.User))
-	case PagerDuty:
-		errs = append(errs, need("routingKey", c.RoutingKey))
-	case Email:
-		if len(c.To) == 0 {
-			errs = append(errs, fmt.Errorf("notify: an email channel needs \"to\" (a list of addresses)"))
-		}
-		for _, a := range c.To {
-			if _, err := mail.ParseAddress(a); err != nil {
-				errs = append(errs, fmt.Errorf("notify: %q is not an email address", a))
-			}
-		}
-	default:
-		return fmt.Errorf("notify: unknown channel type %q", t)
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		return fmt.Errorf("encode settings: %w", err)
 	}
-	errs = append(errs, checkURL("apiUrl", c.APIURL))
-	for _, err := range errs {
-		if err != nil {
-			return err
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("setting %q is a JSON %s, want %s", te.Field, te.Value, describe(te.Type))
+	}
+	if err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	return nil
+}
+
+// describe names a settings field's Go type the way an admin writing JSON knows it.
+func describe(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64:
+		return "a whole number"
+	case reflect.Slice:
+		return "a list of " + strings.TrimPrefix(describe(t.Elem()), "a ") + "s"
+	case reflect.Map:
+		return "an object of " + strings.TrimPrefix(describe(t.Elem()), "a ") + "s"
+	case reflect.Pointer:
+		return describe(t.Elem())
+	}
+	return t.String()
+}
+
+// settingKeys lists the JSON keys of a settings struct, those of embedded structs
+// (apiOverride) included.
+func settingKeys(t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			keys = append(keys, settingKeys(f.Type)...)
+		case !f.IsExported():
+		case name == "":
+			keys = append(keys, f.Name)
+		default:
+			keys = append(keys, name)
 		}
+	}
+	return keys
+}
+
+// apiOverride is the apiUrl setting of the types whose service has one fixed API
+// (Telegram, Pushover, PagerDuty): a proxy, a self-hosted server or a test points the
+// channel elsewhere.
+type apiOverride struct {
+	APIURL string `json:"apiUrl,omitempty"`
+}
+
+// api is the endpoint to use: the override, else def.
+func (a apiOverride) api(def string) string { return firstNonEmpty(a.APIURL, def) }
+
+func (a apiOverride) validate() error { return checkURL("apiUrl", a.APIURL) }
+
+// need refuses a required setting left out or blank.
+func need(key, value string) error {
+	if strings.TrimSpace(value) == "" {
+		return fmt.Errorf("needs %q", key)
 	}
 	return nil
 }
@@ -144,10 +195,18 @@ func checkURL(key, v string) error {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("notify: %s %q is not an http(s) URL", key, v)
+		return fmt.Errorf("%s %q is not an http(s) URL", key, v)
 	}
 	return nil
 }
 
-// KnownType reports whether t is a channel type.
-func KnownType(t string) bool { return slices.Contains(Types, Type(t)) }
+// firstError is the first non-nil of errs: Validate reports one problem at a time, the
+// first in the order the type lists its checks.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -2,6 +2,27 @@ package notify
 
 import "time"
 
+// Discord is a Discord channel webhook.
+const Discord Type = "discord"
+
+var discordKind = Kind{Name: Discord, New: func() Settings { return new(discordSettings) }}
+
+// discordSettings are a Discord channel's settings.
+type discordSettings struct {
+	URL      string `json:"url"`                // the channel webhook's URL
+	Username string `json:"username,omitempty"` // overrides the webhook's name
+}
+
+// Validate implements Settings.
+func (s *discordSettings) Validate() error {
+	return firstError(need("url", s.URL), checkURL("url", s.URL))
+}
+
+// BuildRequest implements RequestBuilder.
+func (s *discordSettings) BuildRequest(m Message) (Request, error) {
+	return jsonRequest(s.URL, discordPayload(s.Username, m))
+}
+
 // Discord webhooks take {content?, username?, embeds[]}; mentions are turned off, so a
 // service's message cannot ping @everyone.
 type discordField struct {
@@ -34,7 +55,7 @@ type discordAllowMentions struct {
 	Parse []string `json:"parse"`
 }
 
-func discordPayload(c Config, m Message) discordMessage {
+func discordPayload(username string, m Message) discordMessage {
 	e := discordEmbed{
 		Title: truncate(m.Title(), 256), Description: truncate(m.Summary(), 4096), URL: m.Link(), Color: m.color(),
 		Footer: &discordFooter{Text: "Heartbeat Monitor"},
@@ -48,5 +69,5 @@ func discordPayload(c Config, m Message) discordMessage {
 		}
 		e.Fields = append(e.Fields, discordField{Name: truncate(f.Label, 256), Value: truncate(f.Value, 1024), Inline: len(f.Value) < 40})
 	}
-	return discordMessage{Username: c.Username, Embeds: []discordEmbed{e}, AllowedMentions: discordAllowMentions{Parse: []string{}}}
+	return discordMessage{Username: username, Embeds: []discordEmbed{e}, AllowedMentions: discordAllowMentions{Parse: []string{}}}
 }

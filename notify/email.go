@@ -2,12 +2,36 @@ package notify
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/mail"
 
 	"github.com/pocketbase/pocketbase/tools/mailer"
 )
+
+// Email is a list of addresses, mailed through PocketBase's SMTP settings.
+const Email Type = "email"
+
+var emailKind = Kind{Name: Email, New: func() Settings { return new(emailSettings) }}
+
+// emailSettings are an email channel's settings.
+type emailSettings struct {
+	To []string `json:"to"` // recipients, "ops@example.com" or "Ops <ops@example.com>"
+}
+
+// Validate implements Settings.
+func (s *emailSettings) Validate() error {
+	if len(s.To) == 0 {
+		return errors.New(`needs "to" (a list of addresses)`)
+	}
+	for _, a := range s.To {
+		if _, err := mail.ParseAddress(a); err != nil {
+			return fmt.Errorf("%q is not an email address", a)
+		}
+	}
+	return nil
+}
 
 // emailHTML renders the HTML body; html/template escapes everything a service sent.
 var emailHTML = template.Must(template.New("email").Parse(`<!doctype html>
@@ -20,10 +44,10 @@ var emailHTML = template.Must(template.New("email").Parse(`<!doctype html>
 {{if .Link}}<p><a href="{{.Link}}">Open in Heartbeat Monitor</a></p>{{end}}
 </body></html>`))
 
-// BuildEmail makes the email that delivers m: a plain-text and an HTML body.
-func BuildEmail(c Config, m Message, from mail.Address) (*mailer.Message, error) {
-	to := make([]mail.Address, 0, len(c.To))
-	for _, a := range c.To {
+// BuildMail implements MailBuilder: a plain-text and an HTML body.
+func (s *emailSettings) BuildMail(m Message, from mail.Address) (*mailer.Message, error) {
+	to := make([]mail.Address, 0, len(s.To))
+	for _, a := range s.To {
 		addr, err := mail.ParseAddress(a)
 		if err != nil {
 			return nil, fmt.Errorf("notify: email recipient %q: %w", a, err)

@@ -23,7 +23,7 @@ func TestSendEmailOverSMTP(t *testing.T) {
 		Mailer: func() Mailer { return &mailer.SMTPClient{Host: srv.Host, Port: srv.Port} },
 		From:   func() mail.Address { return mailAddress("Heartbeat Monitor", "hm@example.com") },
 	}
-	ch := Channel{Type: Email, Config: Config{To: []string{"ops@example.com", "oncall@example.com"}}}
+	ch := Channel{Type: Email, Settings: &emailSettings{To: []string{"ops@example.com", "oncall@example.com"}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.Send(ctx, ch, down); err != nil {
@@ -60,7 +60,7 @@ func TestSendEmailSMTPDown(t *testing.T) {
 	}
 	srv.Close() // nothing listens on the port any more
 	s := &Sender{Mailer: func() Mailer { return &mailer.SMTPClient{Host: srv.Host, Port: srv.Port} }}
-	err = s.Send(context.Background(), Channel{Type: Email, Config: Config{To: []string{"ops@example.com"}}}, down)
+	err = s.Send(context.Background(), Channel{Type: Email, Settings: &emailSettings{To: []string{"ops@example.com"}}}, down)
 	if o := DefaultPolicy.Next(1, err, at); err == nil || o.Status != StatusPending {
 		t.Errorf("got %v (%s), want a retryable error", err, o.Status)
 	}

@@ -126,7 +126,7 @@ func (s *memStore) waitStatus(t *testing.T, id, status string) {
 }
 
 func webhook(id, url string) Channel {
-	return Channel{ID: id, Name: id, Type: Webhook, Config: Config{URL: url}}
+	return Channel{ID: id, Name: id, Type: Webhook, Settings: &webhookSettings{URL: url}}
 }
 
 // fastRetry keeps the retry policy's shape with waits short enough for a test.

@@ -5,6 +5,25 @@ import (
 	"time"
 )
 
+// PagerDuty is a PagerDuty service's Events API v2 integration.
+const PagerDuty Type = "pagerduty"
+
+var pagerDutyKind = Kind{Name: PagerDuty, New: func() Settings { return new(pagerDutySettings) }}
+
+// defaultPagerDutyAPI is PagerDuty's events host; apiUrl overrides it.
+const defaultPagerDutyAPI = "https://events.pagerduty.com"
+
+// pagerDutySettings are a PagerDuty channel's settings.
+type pagerDutySettings struct {
+	RoutingKey string `json:"routingKey"` // the integration key
+	apiOverride
+}
+
+// Validate implements Settings.
+func (s *pagerDutySettings) Validate() error {
+	return firstError(need("routingKey", s.RoutingKey), s.apiOverride.validate())
+}
+
 // PagerDuty Events API v2. Down, degraded and reminders trigger an alert whose dedup key
 // is the incident's, so a reminder does not page twice and the recovery resolves exactly
 // what the alert opened. Late, flapping and test notices are change events: they show in
@@ -44,8 +63,9 @@ func DedupKey(m Message) string {
 	return "heartbeat-monitor/incident/" + m.IncidentID
 }
 
-func buildPagerDuty(c Config, m Message) (Request, error) {
-	base := strings.TrimRight(firstNonEmpty(c.APIURL, defaultPagerDutyAPI), "/")
+// BuildRequest implements RequestBuilder.
+func (s *pagerDutySettings) BuildRequest(m Message) (Request, error) {
+	base := strings.TrimRight(s.api(defaultPagerDutyAPI), "/")
 	details := map[string]string{}
 	for _, f := range m.Facts() {
 		details[f.Label] = f.Value
@@ -57,14 +77,14 @@ func buildPagerDuty(c Config, m Message) (Request, error) {
 	if !m.At.IsZero() {
 		p.Timestamp = m.At.UTC().Format(time.RFC3339)
 	}
-	ev := pdEvent{RoutingKey: c.RoutingKey, Payload: p}
+	ev := pdEvent{RoutingKey: s.RoutingKey, Payload: p}
 	if l := m.Link(); l != "" {
 		ev.Links = []pdLink{{Href: l, Text: "Open"}}
 	}
 	switch {
 	case m.Event == "up" || (m.Event == EventExternal && m.alert().Resolved):
 		// A resolve carries only the key.
-		return jsonRequest(base+"/v2/enqueue", pdEvent{RoutingKey: c.RoutingKey, EventAction: "resolve", DedupKey: DedupKey(m)})
+		return jsonRequest(base+"/v2/enqueue", pdEvent{RoutingKey: s.RoutingKey, EventAction: "resolve", DedupKey: DedupKey(m)})
 	case m.Event == "down" || m.Event == "degraded" || m.Event == "reminder" || m.Event == EventExternal:
 		ev.EventAction, ev.DedupKey = "trigger", DedupKey(m)
 		p.Severity, p.Component, p.Class = pdSeverity(m), m.ServiceName, m.Event

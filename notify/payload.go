@@ -9,37 +9,13 @@ import (
 )
 
 // Request is an HTTP request a payload builder makes: everything the sender needs,
-// nothing it has to decide.
+// nothing it has to decide. The builders (each type's BuildRequest) are pure, so each
+// is table-tested without a server.
 type Request struct {
 	Method string
 	URL    string
 	Header http.Header
 	Body   []byte
-}
-
-// Build makes the HTTP request that delivers m through ch. Email is not HTTP: see
-// BuildEmail.
-func Build(ch Channel, m Message) (Request, error) {
-	c := ch.Config
-	switch ch.Type {
-	case Webhook:
-		return buildWebhook(c, m)
-	case Slack:
-		return jsonRequest(c.URL, slackPayload(m))
-	case Discord:
-		return jsonRequest(c.URL, discordPayload(c, m))
-	case Teams:
-		return jsonRequest(c.URL, teamsPayload(m))
-	case Telegram:
-		return jsonRequest(firstNonEmpty(c.APIURL, defaultTelegramAPI)+"/bot"+c.BotToken+"/sendMessage", telegramPayload(c, m))
-	case Ntfy:
-		return buildNtfy(c, m)
-	case Pushover:
-		return buildPushover(c, m), nil
-	case PagerDuty:
-		return buildPagerDuty(c, m)
-	}
-	return Request{}, fmt.Errorf("notify: %s channels are not sent over HTTP", ch.Type)
 }
 
 // jsonRequest is a POST of v as JSON. HTML is not escaped: the receivers read JSON,

@@ -7,17 +7,38 @@ import (
 	"strings"
 )
 
-// Pushover takes a form POST: token, user, title, message, url, priority (-2..2; 1 is
+// Pushover is a Pushover user or group.
+const Pushover Type = "pushover"
+
+var pushoverKind = Kind{Name: Pushover, New: func() Settings { return new(pushoverSettings) }}
+
+// defaultPushoverAPI is Pushover's message API; apiUrl overrides it.
+const defaultPushoverAPI = "https://api.pushover.net/1/messages.json"
+
+// pushoverSettings are a Pushover channel's settings.
+type pushoverSettings struct {
+	Token  string `json:"token"` // the application's token
+	User   string `json:"user"`  // a user or group key
+	Device string `json:"device,omitempty"`
+	apiOverride
+}
+
+// Validate implements Settings.
+func (s *pushoverSettings) Validate() error {
+	return firstError(need("token", s.Token), need("user", s.User), s.apiOverride.validate())
+}
+
+// BuildRequest implements RequestBuilder. Pushover takes a form POST: token, user, title, message, url, priority (-2..2; 1 is
 // high: it bypasses quiet hours), timestamp. Message is limited to 1024 characters.
-func buildPushover(c Config, m Message) Request {
+func (s *pushoverSettings) BuildRequest(m Message) (Request, error) {
 	var b strings.Builder
 	b.WriteString(m.Summary())
 	for _, f := range m.Facts() {
 		b.WriteString("\n" + f.Label + ": " + f.Value)
 	}
 	form := url.Values{}
-	form.Set("token", c.Token)
-	form.Set("user", c.User)
+	form.Set("token", s.Token)
+	form.Set("user", s.User)
 	form.Set("title", truncate(m.Title(), 250))
 	form.Set("message", truncate(strings.TrimSpace(b.String()), 1024))
 	priority := "0"
@@ -32,10 +53,10 @@ func buildPushover(c Config, m Message) Request {
 	if !m.At.IsZero() {
 		form.Set("timestamp", strconv.FormatInt(m.At.Unix(), 10))
 	}
-	if c.Device != "" {
-		form.Set("device", c.Device)
+	if s.Device != "" {
+		form.Set("device", s.Device)
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	return Request{Method: http.MethodPost, URL: firstNonEmpty(c.APIURL, defaultPushoverAPI), Header: h, Body: []byte(form.Encode())}
+	return Request{Method: http.MethodPost, URL: s.api(defaultPushoverAPI), Header: h, Body: []byte(form.Encode())}, nil
 }

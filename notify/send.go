@@ -44,16 +44,33 @@ func (e *Error) Unwrap() error { return e.Err }
 // Permanent wraps err as a failure retrying cannot mend.
 func Permanent(err error) error { return &Error{Permanent: true, Err: err} }
 
+// RequestBuilder is the Settings of a type delivered over HTTP.
+type RequestBuilder interface {
+	Settings
+	// BuildRequest makes, without any I/O, the request that delivers m.
+	BuildRequest(m Message) (Request, error)
+}
+
+// MailBuilder is the Settings of a type delivered by email.
+type MailBuilder interface {
+	Settings
+	// BuildMail makes, without any I/O, the email from from that delivers m.
+	BuildMail(m Message, from mail.Address) (*mailer.Message, error)
+}
+
 // Send delivers m through ch.
 func (s *Sender) Send(ctx context.Context, ch Channel, m Message) error {
-	if ch.Type == Email {
-		return s.sendEmail(ctx, ch, m)
+	switch b := ch.Settings.(type) {
+	case MailBuilder:
+		return s.sendEmail(ctx, b, m)
+	case RequestBuilder:
+		req, err := b.BuildRequest(m)
+		if err != nil {
+			return Permanent(err)
+		}
+		return s.do(ctx, req)
 	}
-	req, err := Build(ch, m)
-	if err != nil {
-		return Permanent(err)
-	}
-	return s.do(ctx, req)
+	return Permanent(fmt.Errorf("notify: %s channel %q has no payload builder", ch.Type, ch.Name))
 }
 
 func (s *Sender) do(ctx context.Context, r Request) error {
@@ -88,7 +105,7 @@ func (s *Sender) do(ctx context.Context, r Request) error {
 	return e
 }
 
-func (s *Sender) sendEmail(ctx context.Context, ch Channel, m Message) error {
+func (s *Sender) sendEmail(ctx context.Context, b MailBuilder, m Message) error {
 	if s.Mailer == nil {
 		return Permanent(errors.New("notify: email is not set up"))
 	}
@@ -96,7 +113,7 @@ func (s *Sender) sendEmail(ctx context.Context, ch Channel, m Message) error {
 	if s.From != nil {
 		from = s.From()
 	}
-	msg, err := BuildEmail(ch.Config, m, from)
+	msg, err := b.BuildMail(m, from)
 	if err != nil {
 		return Permanent(err)
 	}

@@ -2,6 +2,26 @@ package notify
 
 import "strings"
 
+// Slack is a Slack incoming webhook.
+const Slack Type = "slack"
+
+var slackKind = Kind{Name: Slack, New: func() Settings { return new(slackSettings) }}
+
+// slackSettings are a Slack channel's settings.
+type slackSettings struct {
+	URL string `json:"url"` // the incoming webhook's URL
+}
+
+// Validate implements Settings.
+func (s *slackSettings) Validate() error {
+	return firstError(need("url", s.URL), checkURL("url", s.URL))
+}
+
+// BuildRequest implements RequestBuilder.
+func (s *slackSettings) BuildRequest(m Message) (Request, error) {
+	return jsonRequest(s.URL, slackPayload(m))
+}
+
 // Slack incoming webhooks take {text, blocks}: text is the notification's fallback,
 // blocks the rendered message (mrkdwn, in which &, < and > must be escaped).
 type slackText struct {

@@ -1,5 +1,25 @@
 package notify
 
+// Teams is a Microsoft Teams Workflows webhook.
+const Teams Type = "teams"
+
+var teamsKind = Kind{Name: Teams, New: func() Settings { return new(teamsSettings) }}
+
+// teamsSettings are a Teams channel's settings.
+type teamsSettings struct {
+	URL string `json:"url"` // the workflow's "when a webhook request is received" URL
+}
+
+// Validate implements Settings.
+func (s *teamsSettings) Validate() error {
+	return firstError(need("url", s.URL), checkURL("url", s.URL))
+}
+
+// BuildRequest implements RequestBuilder.
+func (s *teamsSettings) BuildRequest(m Message) (Request, error) {
+	return jsonRequest(s.URL, teamsPayload(m))
+}
+
 // Microsoft Teams workflow webhooks ("Post to a channel when a webhook request is
 // received") take a message whose attachment is an Adaptive Card.
 type teamsMessage struct {

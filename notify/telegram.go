@@ -5,6 +5,32 @@ import (
 	"strings"
 )
 
+// Telegram is a chat a Telegram bot posts to.
+const Telegram Type = "telegram"
+
+var telegramKind = Kind{Name: Telegram, New: func() Settings { return new(telegramSettings) }}
+
+// defaultTelegramAPI is Telegram's Bot API; apiUrl overrides it.
+const defaultTelegramAPI = "https://api.telegram.org"
+
+// telegramSettings are a Telegram channel's settings.
+type telegramSettings struct {
+	BotToken string `json:"botToken"`
+	ChatID   string `json:"chatId"`
+	ThreadID int64  `json:"threadId,omitempty"` // a forum topic
+	apiOverride
+}
+
+// Validate implements Settings.
+func (s *telegramSettings) Validate() error {
+	return firstError(need("botToken", s.BotToken), need("chatId", s.ChatID), s.apiOverride.validate())
+}
+
+// BuildRequest implements RequestBuilder.
+func (s *telegramSettings) BuildRequest(m Message) (Request, error) {
+	return jsonRequest(s.api(defaultTelegramAPI)+"/bot"+s.BotToken+"/sendMessage", telegramPayload(s.ChatID, s.ThreadID, m))
+}
+
 // Telegram's sendMessage takes {chat_id, text, parse_mode}. The text is HTML, so every
 // piece of it from a service is escaped (Telegram understands &lt; &gt; &amp; and
 // numeric entities).
@@ -23,7 +49,7 @@ type telegramPreviews struct {
 // telegramMax is Telegram's limit on a message's text.
 const telegramMax = 4096
 
-func telegramPayload(c Config, m Message) telegramMessage {
+func telegramPayload(chatID string, threadID int64, m Message) telegramMessage {
 	var b strings.Builder
 	b.WriteString("<b>" + html.EscapeString(m.Title()) + "</b>")
 	if s := m.Summary(); s != "" {
@@ -43,5 +69,5 @@ func telegramPayload(c Config, m Message) telegramMessage {
 		// Cutting HTML could leave a tag open; the plain text is safe to cut.
 		text = html.EscapeString(truncate(m.Text(), telegramMax/2))
 	}
-	return telegramMessage{ChatID: c.ChatID, ThreadID: c.ThreadID, Text: text, ParseMode: "HTML", LinkPreview: telegramPreviews{IsDisabled: true}}
+	return telegramMessage{ChatID: chatID, ThreadID: threadID, Text: text, ParseMode: "HTML", LinkPreview: telegramPreviews{IsDisabled: true}}
 }

@@ -4,7 +4,33 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"strings"
 )
+
+// Webhook is the generic webhook: the message as JSON in a documented schema (see
+// README), optionally signed.
+const Webhook Type = "webhook"
+
+var webhookKind = Kind{Name: Webhook, New: func() Settings { return new(webhookSettings) }}
+
+// webhookSettings are a webhook channel's settings.
+type webhookSettings struct {
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"` // extra request headers
+	Secret  string            `json:"secret,omitempty"`  // HMAC-SHA256 key of SignatureHeader
+}
+
+// Validate implements Settings.
+func (s *webhookSettings) Validate() error {
+	errs := []error{need("url", s.URL), checkURL("url", s.URL)}
+	for _, k := range sortedKeys(s.Headers) {
+		if k == "" || strings.ContainsAny(k, " :\r\n") || strings.ContainsAny(s.Headers[k], "\r\n") {
+			errs = append(errs, fmt.Errorf("header %q is not a valid header", k))
+		}
+	}
+	return firstError(errs...)
+}
 
 // SignatureHeader carries the HMAC-SHA256 of a webhook body, keyed with the channel's
 // secret, as "sha256=<hex>". Receivers recompute it over the raw body and compare in
@@ -24,17 +50,18 @@ type webhookBody struct {
 	Message
 }
 
-func buildWebhook(c Config, m Message) (Request, error) {
-	req, err := jsonRequest(c.URL, webhookBody{Version: WebhookVersion, Title: m.Title(), Text: m.Text(), Severity: m.Severity(), Message: m})
+// BuildRequest implements RequestBuilder.
+func (s *webhookSettings) BuildRequest(m Message) (Request, error) {
+	req, err := jsonRequest(s.URL, webhookBody{Version: WebhookVersion, Title: m.Title(), Text: m.Text(), Severity: m.Severity(), Message: m})
 	if err != nil {
 		return req, err
 	}
-	for _, k := range sortedKeys(c.Headers) {
-		req.Header.Set(k, c.Headers[k])
+	for _, k := range sortedKeys(s.Headers) {
+		req.Header.Set(k, s.Headers[k])
 	}
 	req.Header.Set("X-Heartbeat-Event", m.Event)
-	if c.Secret != "" {
-		req.Header.Set(SignatureHeader, Sign(c.Secret, req.Body))
+	if s.Secret != "" {
+		req.Header.Set(SignatureHeader, Sign(s.Secret, req.Body))
 	}
 	return req, nil
 }

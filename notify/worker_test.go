@@ -189,7 +189,7 @@ func TestWorkerDelivers(t *testing.T) {
 	ok, flaky, refusing, down5xx := newEndpoint(t, 200), newEndpoint(t, 500, 500, 200), newEndpoint(t, 400), newEndpoint(t, 503)
 	store := &memStore{recorded: make(chan struct{}, 100)}
 	hook := func(id, url string) Channel {
-		return Channel{ID: id, Name: id, Type: Webhook, Config: Config{URL: url}}
+		return Channel{ID: id, Name: id, Type: Webhook, Settings: &webhookSettings{URL: url}}
 	}
 	store.add("n1", "i1", hook("ok", ok.URL), down)
 	store.add("n2", "i1", hook("flaky", flaky.URL), down)
@@ -232,7 +232,7 @@ func TestWorkerDelivers(t *testing.T) {
 func TestWorkerKeepsOrder(t *testing.T) {
 	ep := newEndpoint(t, 500, 200)
 	store := &memStore{recorded: make(chan struct{}, 100)}
-	ch := Channel{ID: "c", Name: "c", Type: Webhook, Config: Config{URL: ep.URL}}
+	ch := Channel{ID: "c", Name: "c", Type: Webhook, Settings: &webhookSettings{URL: ep.URL}}
 	store.add("n1", "i1", ch, down)
 	store.add("n2", "i1", ch, recovery)
 	runWorker(t, store)
