@@ -131,6 +131,9 @@ func applyImport(app core.App, plan importPlan, dryRun bool, out io.Writer) (imp
 	if err != nil && !errors.Is(err, errDryRun) {
 		return n, err
 	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
 	for _, note := range plan.Notes {
 		fmt.Fprintf(out, "note: %s\n", note)
 	}

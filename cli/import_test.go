@@ -143,3 +143,69 @@ func TestApplyImportDryRunSavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyImportKeepsShortSeedKeys: the original worker accepted keys of any length (its
+// README's API_KEYS example is {"unraid-n1":"k1","k3s-cluster":"k2","*":"k3"}); import
+// carries them over unchanged, so the clients keep working, even though a superuser could
+// not type them in the admin UI, and warns about each one without printing it.
+func TestApplyImportKeepsShortSeedKeys(t *testing.T) {
+	app := newImportApp(t)
+	services := bytes.ReplaceAll(readTestdata(t, "services.init.json"), []byte("your-secret-key-1"), []byte("seedkey-1"))
+	plan, err := planImport(services, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := applyImport(app, plan, false, &out); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := app.FindFirstRecordByData("services", "serviceId", "service-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.GetString("apiKey"); got != "seedkey-1" {
+		t.Errorf("service-1 key: got %q, want the seed's seedkey-1", got)
+	}
+	want := "warning: service service-1: apiKey has 9 characters, fewer than the 16 a key set by hand needs"
+	if !strings.Contains(out.String(), want) || strings.Count(out.String(), "warning:") != 1 || strings.Contains(out.String(), "seedkey-1") {
+		t.Errorf("output: want one warning %q (service-2's 17-character key is fine) and no key\n%s", want, out.String())
+	}
+
+	app = newImportApp(t)
+	plan, err = planImport(readTestdata(t, "services.head.json"), []byte(`{"unraid-n1":"k1","k3s-cluster":"k2","*":"k3"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	n, err := applyImport(app, plan, false, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.KeysCreated != 3 {
+		t.Errorf("keys created: got %d, want 3\n%s", n.KeysCreated, out.String())
+	}
+	for name, key := range map[string]string{"imported key: service unraid-n1": "k1", "imported key: group k3s-cluster": "k2", "imported key: every service (*)": "k3"} {
+		rec, err := app.FindFirstRecordByData("api_keys", "name", name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := rec.GetString("key"); got != key {
+			t.Errorf("%s: got key %q, want %q", name, got, key)
+		}
+	}
+	for _, want := range []string{`warning: API_KEYS "*": the key has 2 characters`, `warning: API_KEYS "k3s-cluster": the key has 2 characters`,
+		`warning: API_KEYS "unraid-n1": the key has 2 characters`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output: missing %q in\n%s", want, out.String())
+		}
+	}
+
+	// The good fixtures warn about nothing.
+	out.Reset()
+	if _, err := applyImport(newImportApp(t), mustPlan(t, "services.head.json", "api_keys.head.json"), false, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "warning:") {
+		t.Errorf("keys of 22+ characters: got a warning\n%s", out.String())
+	}
+}

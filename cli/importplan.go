@@ -9,7 +9,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/hooks"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 )
 
@@ -42,6 +44,7 @@ type importPlan struct {
 	Services []serviceSpec
 	Keys     []keySpec
 	Notes    []string // one line each: fields not imported and why
+	Warnings []string // one line each: what is imported but weak (a short key)
 }
 
 // Known fields of services.json, by where they appear.
@@ -77,9 +80,21 @@ type seedService struct {
 	Notifications      json.RawMessage `json:"notifications"`
 }
 
-// planner collects notes while a plan is built.
+// planner collects notes and warnings while a plan is built.
 type planner struct {
-	notes []string
+	notes    []string
+	warnings []string
+}
+
+// shortKey warns about a key shorter than a superuser may set by hand. Import keeps it
+// (the original worker took keys of any length, and its clients send them), so the rule
+// of the admin UI is deliberately not applied here; the key itself is never printed.
+func (p *planner) shortKey(where, what, key string) {
+	if hooks.KeyTooShort(key) {
+		p.warnings = append(p.warnings, fmt.Sprintf("%s: %s has %d characters, fewer than the %d a key set by hand needs; "+
+			"imported as is so its clients keep working (rotate it: clear it in the admin UI and give the clients the new key)",
+			where, what, utf8.RuneCountInString(strings.TrimSpace(key)), hooks.MinHandSetKeyLen))
+	}
 }
 
 func (p *planner) note(where, format string, a ...any) {
@@ -182,6 +197,9 @@ func planImport(servicesJSON, keysJSON []byte) (importPlan, error) {
 		}
 		spec := serviceSpec{ServiceID: s.ID, Name: strings.TrimSpace(s.Name), Description: s.Description,
 			Threshold: p.threshold(where, s.StalenessThreshold), APIKey: s.APIKey}
+		if s.APIKey != "" {
+			p.shortKey(where, "apiKey", s.APIKey)
+		}
 		if s.Enabled != nil {
 			spec.Paused = ptr(!*s.Enabled)
 		}
@@ -248,7 +266,7 @@ func planImport(servicesJSON, keysJSON []byte) (importPlan, error) {
 		}
 		plan.Keys = keys
 	}
-	plan.Notes = p.notes
+	plan.Notes, plan.Warnings = p.notes, p.warnings
 	return plan, nil
 }
 
@@ -271,6 +289,9 @@ func planKeys(p *planner, keysJSON []byte, services map[string]int, groups map[s
 		}
 		_, isService := services[name]
 		members, isGroup := groups[name]
+		if name == "*" || isService || (isGroup && len(members) > 0) {
+			p.shortKey(fmt.Sprintf("API_KEYS %q", name), "the key", key)
+		}
 		switch {
 		case name == "*":
 			out = append(out, keySpec{Name: "imported key: every service (*)", Key: key})

@@ -148,6 +148,9 @@ func TestPlanImportNotes(t *testing.T) {
 			if !reflect.DeepEqual(plan.Notes, tt.wantNotes) {
 				t.Errorf("notes: got %q, want %q", plan.Notes, tt.wantNotes)
 			}
+			if len(plan.Warnings) != 0 { // a short key that is not imported is not warned about
+				t.Errorf("warnings: got %q, want none", plan.Warnings)
+			}
 		})
 	}
 }

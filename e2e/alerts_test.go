@@ -101,7 +101,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 	hook := newAlertsHook(t)
 	var svc serviceRecord
 	err := shared.api(http.MethodPost, "/api/collections/services/records", map[string]any{
-		"serviceId": "alerts-e2e", "apiKey": "alerts-e2e-key", "interval": 1, "stalenessThreshold": int(threshold.Seconds()),
+		"serviceId": "alerts-e2e", "apiKey": "alerts-e2e-key-0123456789", "interval": 1, "stalenessThreshold": int(threshold.Seconds()),
 	}, &svc)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 
 	var latencies []time.Duration
 	for round := 1; round <= 3; round++ {
-		last := alertsBeat(t, shared, "alerts-e2e", "alerts-e2e-key")
+		last := alertsBeat(t, shared, "alerts-e2e", "alerts-e2e-key-0123456789")
 		due := last.Add(threshold) // the service is down from here on
 		down := hook.next(t, threshold+alertsDetectionTarget+5*time.Second)
 		if down.event != "down" || down.incident == "" {
@@ -140,7 +140,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 			t.Errorf("round %d: signature %q, want %q", round, down.signature, want)
 		}
 
-		back := alertsBeat(t, shared, "alerts-e2e", "alerts-e2e-key")
+		back := alertsBeat(t, shared, "alerts-e2e", "alerts-e2e-key-0123456789")
 		up := hook.next(t, alertsDetectionTarget+5*time.Second)
 		if up.event != "up" || up.incident != down.incident {
 			t.Fatalf("round %d: got %q for incident %s, want the recovery of %s", round, up.event, up.incident, down.incident)

@@ -258,9 +258,9 @@ func TestClientsRetry(t *testing.T) {
 // Content-Type, with curl's form default, behind Cloudflare Access headers) and checks
 // the replies with the tests those clients make.
 func TestOriginalClientRequests(t *testing.T) {
-	one := shared.createService(t, "orig-1", "orig-key-1")
-	two := shared.createService(t, "orig-2", "orig-key-2")
-	shared.createKey(t, "original shared key", "orig-shared-key", one, two)
+	one := shared.createService(t, "orig-1", "orig-key-1-0123456789")
+	two := shared.createService(t, "orig-2", "orig-key-2-0123456789")
+	shared.createKey(t, "original shared key", "orig-shared-key-0123456789", one, two)
 
 	const host = "buildhost"
 	requests := []struct {
@@ -270,43 +270,43 @@ func TestOriginalClientRequests(t *testing.T) {
 		success func(code int, body string) bool
 		want    map[string]string // serviceId -> stored status
 	}{
-		{name: "early bash client", auth: "Bearer orig-key-1",
+		{name: "early bash client", auth: "Bearer orig-key-1-0123456789",
 			body: "{\n  \"serviceId\": \"orig-1\",\n  \"status\": \"up\",\n  \"metadata\": {\n    \"hostname\": \"" + host +
 				"\",\n    \"timestamp\": \"2026-11-26T10:00:00Z\"\n  },\n  \"message\": \"Heartbeat from " + host + "\"\n}",
 			success: func(_ int, body string) bool { return strings.Contains(body, `"success":true`) },
 			want:    map[string]string{"orig-1": "up"}},
-		{name: "later bash client, single", auth: "Bearer orig-key-2",
+		{name: "later bash client, single", auth: "Bearer orig-key-2-0123456789",
 			body:    "{\n  \"serviceId\": \"orig-2\"\n}",
 			success: func(code int, _ string) bool { return code == 200 },
 			want:    map[string]string{"orig-2": "up"}},
-		{name: "later bash client, batch", auth: "Bearer orig-shared-key",
+		{name: "later bash client, batch", auth: "Bearer orig-shared-key-0123456789",
 			body: "{\n  \"services\": [\"orig-1\",\"orig-2\"]\n}",
 			success: func(code int, body string) bool {
 				return code == 200 && strings.Contains(body, `"message":"Batch heartbeat received for 2 service(s)"`)
 			},
 			want: map[string]string{"orig-1": "up", "orig-2": "up"}},
-		{name: "python client, single", auth: "Bearer orig-key-1",
+		{name: "python client, single", auth: "Bearer orig-key-1-0123456789",
 			body:    `{"serviceId": "orig-1"}`,
 			success: func(code int, _ string) bool { return code == 200 },
 			want:    map[string]string{"orig-1": "up"}},
-		{name: "python client, batch with a shared key", auth: "Bearer orig-shared-key",
+		{name: "python client, batch with a shared key", auth: "Bearer orig-shared-key-0123456789",
 			body:    `{"services": ["orig-1", "orig-2"]}`,
 			success: func(code int, _ string) bool { return code == 200 || code == 207 },
 			want:    map[string]string{"orig-1": "up", "orig-2": "up"}},
 		{name: "python client, batch with per-service keys",
-			body:    `{"services": [{"serviceId": "orig-1", "token": "orig-key-1"}, {"serviceId": "orig-2", "token": "orig-key-2"}]}`,
+			body:    `{"services": [{"serviceId": "orig-1", "token": "orig-key-1-0123456789"}, {"serviceId": "orig-2", "token": "orig-key-2-0123456789"}]}`,
 			success: func(code int, _ string) bool { return code == 200 || code == 207 },
 			want:    map[string]string{"orig-1": "up", "orig-2": "up"}},
-		{name: "node client", auth: "Bearer orig-key-2",
+		{name: "node client", auth: "Bearer orig-key-2-0123456789",
 			body: `{"serviceId":"orig-2","status":"up","metadata":{"hostname":"` + host +
 				`","timestamp":"2026-11-26T10:00:00.000Z","platform":"linux","arch":"x64"},"message":"Heartbeat from ` + host + `"}`,
 			success: func(code int, _ string) bool { return code == 200 },
 			want:    map[string]string{"orig-2": "up"}},
-		{name: "docker-compose loop", auth: "Bearer orig-key-1",
+		{name: "docker-compose loop", auth: "Bearer orig-key-1-0123456789",
 			body:    `{"serviceId":"orig-1","status":"up","message":"Heartbeat from Docker"}`,
 			success: func(code int, body string) bool { return code == 200 && strings.Contains(body, `"success":true`) },
 			want:    map[string]string{"orig-1": "up"}},
-		{name: "kubernetes cronjob", auth: "Bearer orig-shared-key",
+		{name: "kubernetes cronjob", auth: "Bearer orig-shared-key-0123456789",
 			body: `{"services":[{"serviceId":"orig-1","metadata":{"cluster":"k3s","ip":"10.0.0.1","role":"control-plane","status":"ready"}},` +
 				`{"serviceId":"orig-2","metadata":{"cluster":"k3s","ip":"10.0.0.2","role":"worker","status":"not-ready"}}]}`,
 			success: func(code int, _ string) bool { return code == 200 },

@@ -39,7 +39,7 @@ func TestKill9LosesNoAcknowledgedBeat(t *testing.T) {
 	}
 	const services = 40
 	for i := 0; i < services; i++ {
-		srv.createService(t, fmt.Sprintf("k9-%02d", i), fmt.Sprintf("k9-key-%02d", i))
+		srv.createService(t, fmt.Sprintf("k9-%02d", i), fmt.Sprintf("k9-key-0123456789-%02d", i))
 	}
 
 	var acked sync.Map // message -> serviceId
@@ -61,7 +61,7 @@ func TestKill9LosesNoAcknowledgedBeat(t *testing.T) {
 				msg := fmt.Sprintf("g%d-%d", g, i)
 				body := fmt.Sprintf(`{"serviceId":"k9-%02d","message":%q}`, svc, msg)
 				req, _ := http.NewRequest("POST", srv.URL+"/api/heartbeat", strings.NewReader(body))
-				req.Header.Set("Authorization", fmt.Sprintf("Bearer k9-key-%02d", svc))
+				req.Header.Set("Authorization", fmt.Sprintf("Bearer k9-key-0123456789-%02d", svc))
 				nSent.Add(1)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -154,7 +154,7 @@ func TestSuccessfulBeatsStayOutOfRequestLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.createService(t, "log-1", "log-key")
+	srv.createService(t, "log-1", "log-key-0123456789")
 	post := func(key string) int {
 		req, _ := http.NewRequest("POST", srv.URL+"/api/heartbeat", strings.NewReader(`{"serviceId":"log-1"}`))
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -166,7 +166,7 @@ func TestSuccessfulBeatsStayOutOfRequestLog(t *testing.T) {
 		return resp.StatusCode
 	}
 	for i := 0; i < 5; i++ {
-		if got := post("log-key"); got != 200 {
+		if got := post("log-key-0123456789"); got != 200 {
 			t.Fatalf("beat: %d", got)
 		}
 	}

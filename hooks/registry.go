@@ -3,11 +3,14 @@ package hooks
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/router"
 )
 
 // loadRegistry fills the hot-path registry from the database.
@@ -171,7 +174,51 @@ func bindServiceDefaults(app core.App) {
 		}
 		return e.Next()
 	})
+	bindHandSetKeyRule(app)
 }
+
+// MinHandSetKeyLen is the fewest characters a key typed by a superuser may have;
+// generated keys have 40.
+const MinHandSetKeyLen = 16
+
+// bindHandSetKeyRule refuses a service key or api key shorter than MinHandSetKeyLen when
+// a superuser sets it by hand, through the admin UI or the records API, with a field
+// error under the key. Only those request hooks apply it: `import` saves the original
+// worker's shorter keys on purpose (and warns about each), and a short key that is
+// posted back unchanged (the admin UI sends every field) is not being set.
+func bindHandSetKeyRule(app core.App) {
+	rule := func(field string) func(e *core.RecordRequestEvent) error {
+		return func(e *core.RecordRequestEvent) error {
+			key := e.Record.GetString(field)
+			if key == "" || key == e.Record.Original().GetString(field) {
+				return e.Next() // empty: one is generated; unchanged: not set by hand
+			}
+			if KeyTooShort(key) {
+				return e.BadRequestError(fmt.Sprintf("Field %s: a key set by hand needs at least %d characters.", field, MinHandSetKeyLen), map[string]router.SafeErrorItem{
+					field: fieldError{code: "validation_key_too_short",
+						msg: fmt.Sprintf("A key set by hand needs at least %d characters; leave it empty to generate one.", MinHandSetKeyLen)},
+				})
+			}
+			return e.Next()
+		}
+	}
+	app.OnRecordCreateRequest("services").BindFunc(rule("apiKey"))
+	app.OnRecordUpdateRequest("services").BindFunc(rule("apiKey"))
+	app.OnRecordCreateRequest("api_keys").BindFunc(rule("key"))
+	app.OnRecordUpdateRequest("api_keys").BindFunc(rule("key"))
+}
+
+// KeyTooShort reports whether key is shorter than a superuser may set by hand
+// (surrounding spaces do not count: a bearer key is trimmed, so they can never match).
+func KeyTooShort(key string) bool {
+	return utf8.RuneCountInString(strings.TrimSpace(key)) < MinHandSetKeyLen
+}
+
+// fieldError is a validation error PocketBase shows under a field of the admin UI's form.
+type fieldError struct{ code, msg string }
+
+func (f fieldError) Code() string  { return f.code }
+func (f fieldError) Error() string { return f.msg }
 
 func serviceDefaults(r *core.Record) {
 	if r.GetInt("interval") <= 0 {

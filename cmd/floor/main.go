@@ -72,7 +72,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8091", "listen address (host:port)")
 	dbPath := fs.String("db", "floor.db", "SQLite database file")
-	services := fs.Int("services", 1000, "number of services svc-00000..svc-(N-1), key key-<serviceId>")
+	services := fs.Int("services", 1000, "number of services svc-00000..svc-(N-1), key bench-key-<serviceId>")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -139,12 +139,12 @@ func openDB(path string) (*sql.DB, error) {
 }
 
 // serviceKeys returns the in-memory key map: svc-00000..svc-(n-1), each
-// with key "key-<serviceId>".
+// with key "bench-key-<serviceId>".
 func serviceKeys(n int) map[string][]byte {
 	keys := make(map[string][]byte, n)
 	for i := range n {
 		id := fmt.Sprintf("svc-%05d", i)
-		keys[id] = []byte("key-" + id)
+		keys[id] = []byte("bench-key-" + id)
 	}
 	return keys
 }

@@ -31,7 +31,7 @@ func TestHeartbeat(t *testing.T) {
 	}
 	good := `{"serviceId":"svc-00002","status":"up","message":"bench","metadata":{"host":"x"}}`
 
-	rec := post("Bearer key-svc-00002", good)
+	rec := post("Bearer bench-key-svc-00002", good)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("good beat: %d %s", rec.Code, rec.Body)
 	}
@@ -45,11 +45,11 @@ func TestHeartbeat(t *testing.T) {
 		code       int
 	}{
 		"no auth":         {"", good, http.StatusUnauthorized},
-		"wrong key":       {"Bearer key-svc-00001", good, http.StatusUnauthorized},
-		"unknown service": {"Bearer key-svc-00009", strings.Replace(good, "00002", "00009", 1), http.StatusUnauthorized},
-		"bad json":        {"Bearer key-svc-00002", `{"serviceId":`, http.StatusBadRequest},
-		"no status":       {"Bearer key-svc-00002", `{"serviceId":"svc-00002"}`, http.StatusBadRequest},
-		"too large":       {"Bearer key-svc-00002", `{"message":"` + strings.Repeat("x", maxBodyBytes) + `"}`, http.StatusRequestEntityTooLarge},
+		"wrong key":       {"Bearer bench-key-svc-00001", good, http.StatusUnauthorized},
+		"unknown service": {"Bearer bench-key-svc-00009", strings.Replace(good, "00002", "00009", 1), http.StatusUnauthorized},
+		"bad json":        {"Bearer bench-key-svc-00002", `{"serviceId":`, http.StatusBadRequest},
+		"no status":       {"Bearer bench-key-svc-00002", `{"serviceId":"svc-00002"}`, http.StatusBadRequest},
+		"too large":       {"Bearer bench-key-svc-00002", `{"message":"` + strings.Repeat("x", maxBodyBytes) + `"}`, http.StatusRequestEntityTooLarge},
 	} {
 		if rec := post(tc.auth, tc.body); rec.Code != tc.code {
 			t.Errorf("%s: got %d, want %d (%s)", name, rec.Code, tc.code, rec.Body)

@@ -82,7 +82,7 @@ func fakeServer(t *testing.T, ok *atomic.Int64) *httptest.Server {
 			ServiceID string `json:"serviceId"`
 		}
 		body, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(body, &b); err != nil || r.Header.Get("Authorization") != "Bearer key-"+b.ServiceID {
+		if err := json.Unmarshal(body, &b); err != nil || r.Header.Get("Authorization") != "Bearer bench-key-"+b.ServiceID {
 			http.Error(w, "bad", http.StatusUnauthorized)
 			return
 		}

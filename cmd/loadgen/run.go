@@ -83,7 +83,7 @@ func runCmd(args []string) error {
 	rawURL := fs.String("url", "", "base URL of the server (loopback only), e.g. http://127.0.0.1:8090")
 	label := fs.String("label", "", "name of the program under test, copied into the results")
 	services := fs.Int("services", 1000, "services svc-00000..svc-(N-1) to send beats for, round-robin")
-	keysFile := fs.String("keysFile", "", "optional JSON object {serviceId: key} overriding the default key-<serviceId>")
+	keysFile := fs.String("keysFile", "", "optional JSON object {serviceId: key} overriding the default bench-key-<serviceId>")
 	concurrency := fs.Int("concurrency", 16, "closed loop: number of workers; open loop: maximum in-flight beats")
 	duration := fs.Duration("duration", 20*time.Second, "how long to send (hard bound, at most 10m)")
 	grace := fs.Duration("grace", 10*time.Second, "after --duration, how long in-flight requests may still finish")
@@ -205,7 +205,7 @@ func buildTargets(n int, keys map[string]string) []target {
 		id := serviceID(i)
 		key, ok := keys[id]
 		if !ok {
-			key = "key-" + id
+			key = "bench-key-" + id
 		}
 		ts[i] = target{
 			body: []byte(`{"serviceId":"` + id + `","status":"up","message":"bench","metadata":{"host":"x"}}`),

@@ -28,7 +28,7 @@ type setupConfig struct {
 }
 
 // setupCmd creates the benchmark services on the real server: it logs in
-// as a superuser and creates svc-00000..svc-(N-1) with key key-<serviceId>.
+// as a superuser and creates svc-00000..svc-(N-1) with key bench-key-<serviceId>.
 // Services that already exist (HTTP 400 "not unique") are counted, not
 // treated as errors, so setup can be re-run.
 func setupCmd(args []string) error {
@@ -162,7 +162,7 @@ func createService(ctx context.Context, client *http.Client, cfg setupConfig, to
 	body, err := json.Marshal(map[string]any{
 		"serviceId":          id,
 		"name":               id,
-		"apiKey":             "key-" + id,
+		"apiKey":             "bench-key-" + id,
 		"interval":           cfg.interval,
 		"stalenessThreshold": cfg.staleness,
 	})
