@@ -29,12 +29,11 @@ func bindAlertApi(se *core.ServeEvent, s *server) {
 
 // alertReply is the original worker's answer to POST /api/alert.
 type alertReply struct {
-	Success           bool     `json:"success"`
-	Message           string   `json:"message"`
-	AlertTitle        string   `json:"alertTitle,omitempty"`
-	ChannelsSent      []string `json:"channelsSent,omitzero"` // [] when none took it; absent on errors
-	Errors            []string `json:"errors,omitempty"`
-	AvailableChannels []string `json:"availableChannels,omitempty"`
+	Success      bool     `json:"success"`
+	Message      string   `json:"message"`
+	AlertTitle   string   `json:"alertTitle,omitempty"`
+	ChannelsSent []string `json:"channelsSent,omitzero"` // [] when none took it; absent on errors
+	Errors       []string `json:"errors,omitempty"`
 }
 
 // alertCreate is POST /api/alert: authorise (an api key with the alert scope), parse
@@ -63,9 +62,11 @@ func (s *server) alertCreate(e *core.RequestEvent) error {
 	if err := e.App.DB().NewQuery("SELECT " + channelColumns + " FROM channels c ORDER BY c.rowid").All(&rows); err != nil {
 		return e.InternalServerError("", err)
 	}
-	picked, unknown, available := routeExternal(rows, a)
+	// The original worker listed every channel's name beside an unknown one; an alert
+	// key is for sending alerts, not for learning how the alerting is set up.
+	picked, unknown, _ := routeExternal(rows, a)
 	if len(unknown) > 0 {
-		reply := alertReply{Message: "Alert validation failed", AlertTitle: a.Title, AvailableChannels: available}
+		reply := alertReply{Message: "Alert validation failed", AlertTitle: a.Title}
 		for _, name := range unknown {
 			reply.Errors = append(reply.Errors, "Unknown channel: "+name)
 		}
