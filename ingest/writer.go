@@ -95,22 +95,25 @@ func NewWriter(db *sql.DB, maxQueue int, onError func(error)) (*Writer, error) {
 	return w, nil
 }
 
-// Submit queues beats and waits until they are committed, the commit fails, or ctx ends
-// (in which case the beats may still be committed).
+// Submit queues beats and waits for the outcome of the transaction that holds them: nil
+// once it has committed, its error if it failed (and then none of them is stored). ctx
+// only keeps beats from being queued: once queued they are committed or not whatever
+// becomes of ctx, and Submit tells which. PocketBase cancels every request's context when
+// it shuts down; answering "not stored" for a beat the drain then commits would make the
+// client send it again, and store it twice.
 func (w *Writer) Submit(ctx context.Context, beats []Beat) error {
 	if len(beats) == 0 {
 		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ingest: submit: %w", err)
 	}
 	j := &job{beats: beats, done: make(chan error, 1)}
 	if err := w.enqueue(j); err != nil {
 		return err
 	}
-	select {
-	case err := <-j.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	// The writer answers every job it took, the last ones while Close drains the queue.
+	return <-j.done
 }
 
 func (w *Writer) enqueue(j *job) error {
@@ -139,7 +142,9 @@ func (w *Writer) Commits() int64 { return w.commits.Load() }
 // Queued is the number of beats waiting for a commit.
 func (w *Writer) Queued() int64 { return w.queued.Load() }
 
-// Close stops taking beats, commits every beat already queued, and waits for that or ctx.
+// Close stops taking beats (Submit then returns ErrClosed and stores nothing), commits
+// every beat already queued, and waits for that or ctx. The commits do not depend on ctx:
+// when it ends first they go on, and each Submit still gets its true outcome.
 func (w *Writer) Close(ctx context.Context) error {
 	w.mu.Lock()
 	if !w.closed {
