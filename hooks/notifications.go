@@ -107,9 +107,16 @@ func (st notificationStore) Record(ctx context.Context, id string, o notify.Outc
 // defaultEvents are what a new channel is told when the admin picks none.
 var defaultEvents = []string{"down", "up", "degraded", "reminder"}
 
-// bindAlertHooks checks what admins save: a channel's settings against its type, a
+// bindAlertHooks keeps the channels' type dropdown in step with the notify registry at
+// start-up, and checks what admins save: a channel's settings against its type, a
 // maintenance window's schedule, and services' dependencies (no cycles).
 func bindAlertHooks(app core.App, s *server) {
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		if err := syncChannelTypes(se.App, notify.Types()); err != nil {
+			return err
+		}
+		return se.Next()
+	})
 	app.OnRecordCreate("channels").BindFunc(func(e *core.RecordEvent) error {
 		if len(e.Record.GetStringSlice("events")) == 0 {
 			e.Record.Set("events", defaultEvents)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify/smtptest"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -46,6 +47,35 @@ func TestChannelTestRoute(t *testing.T) {
 	}
 	if len(rows) != 2 || rows[0].Status != "sent" || rows[1].Status != "failed" || rows[1].Event != "test" {
 		t.Errorf("recorded %+v, want the sent and the failed test", rows)
+	}
+}
+
+// TestChannelWithStrayKeyStillDelivers: a channel saved when any type's keys were let
+// through (a webhook carrying "botToken") keeps delivering after the upgrade; saving it
+// again names the key to remove.
+func TestChannelWithStrayKeyStillDelivers(t *testing.T) {
+	h := newHarness(t)
+	h.s.stopAlerts()
+	rc := newReceiver(t)
+	ch := h.webhook("legacy", rc.URL)
+	_, err := h.app.NonconcurrentDB().NewQuery("UPDATE channels SET config = {:config} WHERE id = {:id}").
+		Bind(dbx.Params{"config": `{"botToken":"1:x","apiUrl":"https://proxy.example.com"}`, "id": ch.Id}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := h.do("POST", "/api/channels/"+ch.Id+"/test", "", "Authorization: "+h.authToken("_superusers"))
+	if rec.Code != 200 {
+		t.Fatalf("test send: %d %s, want 200", rec.Code, body(rec))
+	}
+	if got := rc.wait(t); got.Event != "test" {
+		t.Errorf("endpoint got %+v, want a test message", got)
+	}
+	r, err := h.app.FindRecordById("channels", ch.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.app.Save(r); err == nil || !strings.Contains(err.Error(), `unknown setting "apiUrl"`) {
+		t.Errorf("saving it again: %v, want the stray key named", err)
 	}
 }
 
@@ -121,6 +151,12 @@ func TestAlertRecordValidation(t *testing.T) {
 		{"slack channel", "channels", map[string]any{"name": "s", "type": "slack", "secrets": map[string]any{"url": "https://hooks.slack.com/services/x"}}, ""},
 		{"slack channel without its URL", "channels", map[string]any{"name": "s2", "type": "slack"}, `needs "url"`},
 		{"telegram without a chat", "channels", map[string]any{"name": "tg", "type": "telegram", "secrets": map[string]any{"botToken": "1:x"}}, "chatId"},
+		{"slack channel with a telegram key", "channels", map[string]any{"name": "s3", "type": "slack", "secrets": map[string]any{"url": "https://hooks.slack.com/services/z", "botToken": "1:x"}},
+			`slack channel: unknown setting "botToken" (slack channels take url, externalAlerts)`},
+		{"slack channel with apiUrl", "channels", map[string]any{"name": "s4", "type": "slack", "config": map[string]any{"apiUrl": "https://proxy.example.com"}, "secrets": map[string]any{"url": "https://hooks.slack.com/services/z"}},
+			`unknown setting "apiUrl"`},
+		{"telegram with apiUrl", "channels", map[string]any{"name": "tg2", "type": "telegram", "config": map[string]any{"chatId": "-100", "apiUrl": "https://proxy.example.com"}, "secrets": map[string]any{"botToken": "1:x"}}, ""},
+		{"a type the registry lacks", "channels", map[string]any{"name": "sms", "type": "sms", "config": map[string]any{}}, "type"},
 		{"a second channel of the same name", "channels", map[string]any{"name": "S", "type": "slack", "secrets": map[string]any{"url": "https://hooks.slack.com/services/y"}}, "name"},
 		{"weekly window", "maintenance", map[string]any{"name": "w", "kind": "weekly", "weekdays": []string{"sun"}, "startTime": "02:00", "durationMinutes": 60, "timezone": "Europe/Berlin"}, ""},
 		{"weekly window in an unknown zone", "maintenance", map[string]any{"name": "w", "kind": "weekly", "weekdays": []string{"sun"}, "startTime": "02:00", "durationMinutes": 60, "timezone": "Mars/Olympus"}, "time zone"},

@@ -6,7 +6,9 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
-// channelTypes mirrors notify.Types (migrations import nothing of ours but PocketBase).
+// channelTypes are the channel types when this migration was written (migrations import
+// nothing of ours but PocketBase); at every start hooks set the field to notify.Types(),
+// the registry's list (hooks/channel_types.go).
 var channelTypes = []string{"webhook", "slack", "discord", "teams", "telegram", "ntfy", "pushover", "pagerduty", "email"}
 
 // Alerting: the services' alert settings (pause until, dependencies, reminders), the
