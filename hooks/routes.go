@@ -104,11 +104,6 @@ func (s *server) start() error {
 	if !ok {
 		return fmt.Errorf("hooks: unexpected write db type %T", s.app.NonconcurrentDB())
 	}
-	// Checkpoints run beside the writer, not inside one of its commits (see
-	// ingest.StartCheckpointer).
-	if _, err := db.DB().Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
-		return fmt.Errorf("hooks: pragma: %w", err)
-	}
 	if err := ingest.Reconcile(db.DB()); err != nil {
 		return err
 	}
@@ -125,7 +120,9 @@ func (s *server) start() error {
 	if !ok {
 		return fmt.Errorf("hooks: unexpected read db type %T", s.app.ConcurrentDB())
 	}
-	s.stopCheckpointer = s.writer.StartCheckpointer(readers.DB(), 250*time.Millisecond, 10000)
+	// The writer bounds the log and sets its connection's pragmas itself (see
+	// ingest.NewWriter); this copies the log back on the readers' side meanwhile.
+	s.stopCheckpointer = s.writer.StartCheckpointer(readers.DB(), 250*time.Millisecond)
 	return nil
 }
 

@@ -19,14 +19,14 @@ func Checkpoint(db *sql.DB) (logFrames, done int, err error) {
 }
 
 // StartCheckpointer runs a passive Checkpoint on readers every interval until stop is
-// called. With it, the writer's connection runs with wal_autocheckpoint=0: SQLite would
-// otherwise checkpoint (and fsync) inside whichever commit crossed the threshold, and
-// every beat waiting for that commit would wait for the checkpoint too. readers must be
-// a pool other than the writer's, so a checkpoint never holds the writer's connection.
-// Beside a busy writer these checkpoints never catch up, and SQLite only starts the log
-// over once one has: when the log holds maxFrames frames (of a page each) or more, the
-// writer is asked to checkpoint between two commits (see RequestCheckpoint).
-func (w *Writer) StartCheckpointer(readers *sql.DB, interval time.Duration, maxFrames int) (stop func()) {
+// called. The writer's connection runs with wal_autocheckpoint=0: SQLite would otherwise
+// checkpoint (and fsync) inside whichever commit crossed the threshold, and every beat
+// waiting for that commit would wait for the checkpoint too. readers must be a pool other
+// than the writer's, so this copying never holds the writer's connection. Beside a busy
+// writer these checkpoints never catch up, and SQLite only starts the log over once one
+// has: the writer truncates the log itself (see walTruncateAt), with less left to copy
+// for what these did.
+func (w *Writer) StartCheckpointer(readers *sql.DB, interval time.Duration) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -39,13 +39,10 @@ func (w *Writer) StartCheckpointer(readers *sql.DB, interval time.Duration, maxF
 				return
 			case <-t.C:
 				w.ckptMu.Lock() // one checkpoint at a time: a second one gets SQLITE_BUSY
-				logFrames, copied, err := Checkpoint(readers)
+				_, _, err := Checkpoint(readers)
 				w.ckptMu.Unlock()
-				switch {
-				case err != nil:
+				if err != nil {
 					w.report(err)
-				case logFrames >= maxFrames && copied < logFrames:
-					w.RequestCheckpoint()
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -20,7 +21,27 @@ const DateLayout = "2006-01-02 15:04:05.000Z"
 var (
 	ErrQueueFull = errors.New("ingest: queue full")
 	ErrClosed    = errors.New("ingest: writer closed")
+	// ErrLogFull fails a batch when the write-ahead log is past its bound and readers kept
+	// it from being truncated: the beats are not stored, so "retry later" is the truth.
+	ErrLogFull = errors.New("ingest: write-ahead log full")
 )
+
+// Bounds of the write-ahead log. It grows by every page each commit dirties (~15 MB/s at
+// 1,000 small commits a second) and, with automatic checkpoints off on the writer's
+// connection, only the writer starts it over. Before a commit, a log of walTruncateAt or
+// more is checkpointed and truncated to nothing, waiting (within the busy timeout) for
+// readers still on it: at any rate the writer accepts, ingest slows down while the log is
+// copied, instead of the disk filling. A log of walRefuseAt or more that readers kept
+// from being truncated takes no more commits (ErrLogFull). So the log never exceeds
+// walRefuseAt plus one batch (2,000 beats of at most ~10 KB: ~20 MB) plus what PocketBase
+// wrote meanwhile: well under 64 MB on a 1 GB volume.
+const (
+	walTruncateAt = 16 << 20
+	walRefuseAt   = 32 << 20
+)
+
+// errLogBusy is a truncation that readers kept from finishing.
+var errLogBusy = errors.New("ingest: truncate log: readers still on it past the busy timeout")
 
 // Beat is one heartbeat ready to be stored.
 type Beat struct {
@@ -51,10 +72,13 @@ type Writer struct {
 	queued   atomic.Int64
 	commits  atomic.Int64
 
-	checkpointAsked atomic.Bool
-	failNext        atomic.Int32 // tests: fail this many commits before touching the database
-	ckptMu          sync.Mutex   // held by whichever checkpoint runs
-	queue           chan *job
+	failNext atomic.Int32 // tests: fail this many commits before touching the database
+	ckptMu   sync.Mutex   // held by whichever checkpoint runs
+	queue    chan *job
+
+	walPath     string // the write-ahead log file; "" when the database has none
+	walTruncate int64  // see walTruncateAt
+	walRefuse   int64  // see walRefuseAt
 
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
 	closed bool
@@ -65,6 +89,9 @@ type Writer struct {
 	services map[string]*serviceState
 	inserts  map[int]*sql.Stmt
 	update   *sql.Stmt
+	pragmas  *sql.Stmt
+	// commits when the ticker last looked: unchanged a tick later means idle.
+	commitsAtTick int64
 }
 
 // NewWriter prepares its statements and starts a writer on db (PocketBase's
@@ -72,7 +99,18 @@ type Writer struct {
 // instead of failing as busy). maxQueue bounds the beats waiting; past it Submit refuses
 // with ErrQueueFull. onError, if not nil, hears of the failures no caller waits for: a
 // held-back service update or a checkpoint that could not be written.
+//
+// The writer owns the write-ahead log's size (see walTruncateAt): every transaction it
+// begins first turns SQLite's automatic checkpoints off on its connection, and it
+// truncates the log under load and once idle. Setting the pragma per transaction rather
+// than once matters: database/sql replaces a connection idle too long (PocketBase: 3
+// minutes) with a new one that knows nothing of the pragmas set on the old one.
 func NewWriter(db *sql.DB, maxQueue int, onError func(error)) (*Writer, error) {
+	return newWriter(db, maxQueue, onError, walTruncateAt, walRefuseAt)
+}
+
+// newWriter is NewWriter with the log's bounds as parameters, for tests.
+func newWriter(db *sql.DB, maxQueue int, onError func(error), walTruncate, walRefuse int64) (*Writer, error) {
 	if maxQueue <= 0 {
 		maxQueue = 10000
 	}
@@ -86,6 +124,17 @@ func NewWriter(db *sql.DB, maxQueue int, onError func(error)) (*Writer, error) {
 		keyUse:   map[string]time.Time{},
 		services: map[string]*serviceState{},
 		inserts:  map[int]*sql.Stmt{},
+
+		walTruncate: walTruncate,
+		walRefuse:   walRefuse,
+	}
+	var seq int
+	var name string
+	if err := db.QueryRow("PRAGMA database_list").Scan(&seq, &name, &w.walPath); err != nil {
+		return nil, fmt.Errorf("ingest: database file: %w", err)
+	}
+	if w.walPath != "" {
+		w.walPath += "-wal"
 	}
 	if err := w.prepare(); err != nil {
 		w.closeStmts()
@@ -176,7 +225,7 @@ func (w *Writer) run() {
 			j = next
 		case <-tick.C:
 			w.flushPending(false)
-			w.checkpointIfAsked()
+			w.shrinkIfIdle()
 			continue
 		}
 		batch := []*job{j}
@@ -209,31 +258,77 @@ func (w *Writer) run() {
 				break
 			}
 		}
-		err := w.commitRetrying(batch)
+		err := w.boundLog()
+		if err == nil {
+			err = w.commitRetrying(batch)
+		}
 		for _, b := range batch {
 			w.queued.Add(-int64(len(b.beats)))
 			b.done <- err
 		}
-		w.checkpointIfAsked()
 	}
 }
 
-// RequestCheckpoint asks the writer to checkpoint from its own connection between two
-// commits. A checkpoint run beside a busy writer never catches up with it, and SQLite
-// only starts the log over once one has. Between commits nothing is being written: a
-// RESTART checkpoint there finishes the copy (waiting, within the busy timeout, for
-// readers still on old frames) and the next commit starts the log over.
-func (w *Writer) RequestCheckpoint() { w.checkpointAsked.Store(true) }
-
-func (w *Writer) checkpointIfAsked() {
-	if !w.checkpointAsked.Swap(false) {
-		return
+// logSize is the size of the write-ahead log file (0 when there is none).
+func (w *Writer) logSize() int64 {
+	if w.walPath == "" {
+		return 0
 	}
+	fi, err := os.Stat(w.walPath)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			w.report(fmt.Errorf("ingest: log size: %w", err))
+		}
+		return 0
+	}
+	return fi.Size()
+}
+
+// truncateLog copies the whole log into the database file and truncates it, from the
+// writer's own connection between two commits, so nothing is appended meanwhile. SQLite
+// waits, within the busy timeout, for readers still on the log's frames.
+func (w *Writer) truncateLog() error {
 	w.ckptMu.Lock()
 	defer w.ckptMu.Unlock()
 	var busy, logFrames, done int
-	if err := w.db.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logFrames, &done); err != nil {
-		w.report(fmt.Errorf("ingest: checkpoint: %w", err))
+	if err := w.db.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("ingest: truncate log: %w", err)
+	}
+	if busy != 0 {
+		return errLogBusy
+	}
+	return nil
+}
+
+// boundLog runs before each commit: it truncates a log past walTruncate, and refuses the
+// commit when that failed and the log is past walRefuse (see walTruncateAt).
+func (w *Writer) boundLog() error {
+	size := w.logSize()
+	if size < w.walTruncate {
+		return nil
+	}
+	err := w.truncateLog()
+	if err == nil {
+		return nil
+	}
+	w.report(err)
+	if size < w.walRefuse {
+		return nil // try again before the next commit
+	}
+	return fmt.Errorf("ingest: log of %d MB: %w: %w", size>>20, ErrLogFull, err)
+}
+
+// shrinkIfIdle truncates the log when nothing was committed for a whole tick, so the log
+// of a burst does not stay on disk after it. A busy log is tried again at the next tick.
+func (w *Writer) shrinkIfIdle() {
+	c := w.commits.Load()
+	idle := c == w.commitsAtTick
+	w.commitsAtTick = c
+	if !idle || w.logSize() == 0 {
+		return
+	}
+	if err := w.truncateLog(); err != nil && !errors.Is(err, errLogBusy) {
+		w.report(err)
 	}
 }
 
@@ -268,6 +363,9 @@ func (w *Writer) closeStmts() {
 	}
 	if w.update != nil {
 		w.update.Close()
+	}
+	if w.pragmas != nil {
+		w.pragmas.Close()
 	}
 }
 
@@ -315,6 +413,9 @@ func (w *Writer) prepare() error {
 		return fmt.Errorf("ingest: prepare update: %w", err)
 	}
 	w.update = st
+	if w.pragmas, err = w.db.Prepare("PRAGMA wal_autocheckpoint=0"); err != nil {
+		return fmt.Errorf("ingest: prepare pragmas: %w", err)
+	}
 	return nil
 }
 
@@ -395,6 +496,11 @@ func (w *Writer) commitTx(batch []*job, due map[string]lastBeat, now time.Time) 
 			}
 		}
 	}()
+	// On whatever connection the pool gave: a checkpoint is the writer's to run, between
+	// commits, never inside one (see StartCheckpointer).
+	if _, err := tx.Stmt(w.pragmas).Exec(); err != nil {
+		return fmt.Errorf("ingest: pragmas: %w", err)
+	}
 
 	keysUsed := map[string]time.Time{}
 	var rows []any

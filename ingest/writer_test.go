@@ -351,7 +351,7 @@ func TestCheckpoint(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	grown, _ := checkpoint()
-	stop := w.StartCheckpointer(db, 2*time.Millisecond, 1<<30)
+	stop := w.StartCheckpointer(db, 2*time.Millisecond)
 	for i := 0; i < 20; i++ {
 		write()
 		time.Sleep(5 * time.Millisecond)
@@ -360,45 +360,6 @@ func TestCheckpoint(t *testing.T) {
 	kept, _ := checkpoint()
 	if kept*2 > grown {
 		t.Errorf("log of %d frames after 20 writes with the checkpointer, %d without: it is not being reset", kept, grown)
-	}
-}
-
-// TestRequestCheckpointRestartsLog: a checkpoint beside a busy writer never lets the
-// log start over, so the checkpointer asks the writer for one between two commits; after
-// it, the next commit starts the log over.
-func TestRequestCheckpointRestartsLog(t *testing.T) {
-	db, ids := newTestDB(t, 20)
-	if _, err := db.Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
-		t.Fatal(err)
-	}
-	w := newTestWriter(t, db, 10000)
-	defer w.Close(context.Background())
-	submit := func(n int) {
-		beats := make([]Beat, n)
-		for i := range beats {
-			beats[i] = Beat{ServiceRecordID: ids[i%len(ids)], Status: "up", Message: strings.Repeat("x", 300), At: time.Now()}
-		}
-		if err := w.Submit(context.Background(), beats); err != nil {
-			t.Fatal(err)
-		}
-	}
-	logFrames := func() int {
-		var busy, frames, done int
-		// The same numbers as Checkpoint gives, without copying anything.
-		if err := db.QueryRow("PRAGMA wal_checkpoint(NOOP)").Scan(&busy, &frames, &done); err != nil {
-			t.Skipf("this SQLite has no NOOP checkpoint: %v", err)
-		}
-		return frames
-	}
-	for i := 0; i < 20; i++ {
-		submit(100)
-	}
-	grown := logFrames()
-	w.RequestCheckpoint()
-	submit(1) // the writer checkpoints after this commit
-	submit(1) // and this one starts the log over
-	if after := logFrames(); grown < 100 || after*10 > grown {
-		t.Errorf("log of %d frames before the requested checkpoint, %d after it: it did not start over", grown, after)
 	}
 }
 
