@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -174,6 +175,30 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("after toggling and reloading: got theme %q, want dark", theme)
 	}
 
+	// The theme button says what clicking it does, in either theme, after each click,
+	// and when the theme comes from the system.
+	var labels [4]string
+	label := `document.querySelector("#theme .lbl").textContent`
+	run("the theme button says what it does",
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible("#svc-api", chromedp.ByID),
+		chromedp.Evaluate(label, &labels[0]),
+		chromedp.Click("#theme", chromedp.ByID),
+		chromedp.Evaluate(label, &labels[1]),
+		chromedp.Click("#theme", chromedp.ByID),
+		chromedp.Evaluate(label, &labels[2]),
+		chromedp.Evaluate(`localStorage.removeItem("hb-theme")`, nil),
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible("#svc-api", chromedp.ByID),
+		chromedp.Evaluate(label, &labels[3]),
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+	)
+	if want := [4]string{"Dark mode", "Light mode", "Dark mode", "Light mode"}; labels != want {
+		t.Errorf("theme button: light system, then two clicks, then a dark system: got %q, want %q", labels, want)
+	}
+
 	// The refresh swaps the list and the cards only: the form keeps its node (and any
 	// text being typed), and the page stays where it was scrolled to.
 	var before, after float64
@@ -231,6 +256,52 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 
+	// On a phone the service page's tables become cards whose cells say what they are,
+	// and nothing is wider than the screen, not even inside a scrolling box.
+	var fit struct {
+		ScrollWidth, InnerWidth int
+		Cut, Unlabelled         []string
+		Labelled                map[string]int
+	}
+	run("the service page fits a phone",
+		chromedp.EmulateViewport(375, 812),
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+		chromedp.Navigate(srv.URL+"/services/payments-db"),
+		chromedp.WaitVisible("#log table", chromedp.ByQuery),
+		chromedp.Evaluate(`(() => {
+			const out = {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, cut: [], unlabelled: [], labelled: {}};
+			for (const el of document.querySelectorAll("main *")) {
+				const r = el.getBoundingClientRect();
+				if (r.width > 0 && (r.right > window.innerWidth + 0.5 || r.left < -0.5)) out.cut.push(el.tagName + "#" + (el.id || el.closest("[id]").id));
+				if (el.classList.contains("scroll") && el.scrollWidth > el.clientWidth) out.cut.push("scroll box of #" + el.closest("[id]").id);
+			}
+			for (const td of document.querySelectorAll("main table td")) {
+				if (getComputedStyle(td).display === "none") continue;
+				const sec = td.closest("section").id;
+				const before = getComputedStyle(td, "::before").content;
+				if (!td.dataset.label || before !== JSON.stringify(td.dataset.label)) out.unlabelled.push(sec + ": " + td.textContent.trim().slice(0, 30) + " (" + before + ")");
+				else out.labelled[sec] = (out.labelled[sec] || 0) + 1;
+			}
+			return out;
+		})()`, &fit),
+	)
+	if fit.ScrollWidth > fit.InnerWidth || len(fit.Cut) > 0 {
+		t.Errorf("service page at 375 px: document %d px wide in a %d px window; cut off: %v", fit.ScrollWidth, fit.InnerWidth, fit.Cut)
+	}
+	if len(fit.Unlabelled) > 0 {
+		t.Errorf("service page at 375 px: cells without a visible label: %v", fit.Unlabelled)
+	}
+	for _, sec := range []string{"incidents", "beats", "log"} {
+		if fit.Labelled[sec] == 0 {
+			t.Errorf("service page at 375 px: no labelled cells in #%s (got %v)", sec, fit.Labelled)
+		}
+	}
+	var phonePNG []byte
+	run("screenshot the whole service page on a phone, light", chromedp.FullScreenshot(&phonePNG, 100))
+	if err := os.WriteFile(filepath.Join(screenshotDir, "service-375x812-light-full.png"), phonePNG, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	for _, p := range problems {
@@ -269,6 +340,10 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 	}
 	h.setCreated("legacy-ftp", now.AddDate(0, 0, -2))
 	h.setCreated("report-builder", now.AddDate(0, 0, -35))
+	// Those heard from have been since they were created: uptime counts from firstSeen.
+	if _, err := h.app.DB().NewQuery("UPDATE services SET firstSeen = created WHERE lastSeen != ''").Execute(); err != nil {
+		t.Fatal(err)
+	}
 	ids := map[string]string{}
 	var rows []struct {
 		ID  string `db:"id"`
@@ -290,4 +365,25 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 	past("api", "down", 40, 22, 4*time.Hour)
 	past("payments-db", "down", 12, 1, 18*time.Minute)
 	past("nightly-backup", "down", 5, 2, 2*time.Hour)
+
+	// payments-db has recent beats (long messages, metadata) and a staleness log, so its
+	// page shows every table.
+	var beats [][]any
+	for i := range 6 {
+		at := now.Add(-time.Duration(40+i*120) * time.Second)
+		status, msg := "down", "disk /var/lib/postgresql 98% full; autovacuum cannot keep up with table payments_ledger_2026"
+		if i > 2 {
+			status, msg = "up", "ok"
+		}
+		beats = append(beats, []any{fmt.Sprintf("demobeat%07d", i), ids["payments-db"], status, msg,
+			`{"disk":{"used":"98%","mount":"/var/lib/postgresql"},"replicas":2}`, "10.20.30.40", "heartbeat.sh/1.0", dbDate(at)})
+	}
+	if err := insertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, beats); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := h.s.checkStaleness(now); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

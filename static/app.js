@@ -15,8 +15,11 @@
     return window.matchMedia("(prefers-color-scheme: dark)").matches;
   }
 
+  // The button says what clicking it does: in the dark theme (chosen, or the system's)
+  // it offers the light one, and the other way round.
   function showTheme(btn) {
-    btn.setAttribute("aria-pressed", dark() ? "true" : "false");
+    var lbl = btn.querySelector(".lbl");
+    if (lbl) lbl.textContent = dark() ? "Light mode" : "Dark mode";
     btn.title = dark() ? "Switch to the light theme" : "Switch to the dark theme";
   }
 
