@@ -433,3 +433,60 @@ func TestDurationAndAgo(t *testing.T) {
 		t.Errorf("Ago(zero): got %q, want never", got)
 	}
 }
+
+// TestServiceTablesLabelTheirCells: on a phone the service page's tables become cards,
+// and each cell says what it is (data-label, shown by CSS) with its column's heading.
+func TestServiceTablesLabelTheirCells(t *testing.T) {
+	s := Service{Chrome: Chrome{Title: "db", User: "me@example.com", CSRF: "t"}, Now: now, Row: rowIn(monitor.Down, "db")}
+	s.Incidents = []Incident{{Status: monitor.Down, Cause: monitor.CauseStale, Start: now.Add(-10 * time.Minute)}}
+	s.Beats = Beats{ServiceID: "db", Page: 1, Pages: 1, Total: 1, Items: []Beat{{At: now, Status: "up", Message: "m", Metadata: `{"a":1}`, SourceIP: "10.0.0.1"}}}
+	s.Log = []LogEntry{{At: now, Status: monitor.Down, Previous: monitor.Up, Since: 6 * time.Minute}}
+	d := doc(t, ServicePage(s))
+	for _, id := range []string{"incidents", "beats", "log"} {
+		table := byTag(byID(t, d, id), "table")[0]
+		if !hasClass(table, "resp") {
+			t.Errorf("#%s: the table is not one that becomes cards on a phone", id)
+		}
+		heads := byTag(table, "th")
+		for _, tr := range byTag(byTag(table, "tbody")[0], "tr") {
+			cells := byTag(tr, "td")
+			if len(cells) != len(heads) {
+				t.Fatalf("#%s: %d cells under %d headings", id, len(cells), len(heads))
+			}
+			for i, td := range cells {
+				if got, _ := attr(td, "data-label"); got != text(heads[i]) {
+					t.Errorf("#%s cell %d: data-label %q, want its heading %q", id, i, got, text(heads[i]))
+				}
+			}
+		}
+	}
+}
+
+// TestHeaderLogoutForms: the header offers both log-outs, each a POST with the token.
+func TestHeaderLogoutForms(t *testing.T) {
+	d := doc(t, LogoutPage(Chrome{Title: "Log out", User: "me@example.com", CSRF: "tok"}))
+	for _, action := range []string{"/logout", "/logout/everywhere"} {
+		forms := all(d, func(n *html.Node) bool {
+			a, _ := attr(n, "action")
+			m, _ := attr(n, "method")
+			return n.Data == "form" && a == action && m == "post"
+		})
+		if len(forms) != 2 { // the header's and the page's
+			t.Errorf("%s: got %d POST forms, want 2", action, len(forms))
+		}
+		for _, f := range forms {
+			ok := false
+			for _, in := range byTag(f, "input") {
+				n, _ := attr(in, "name")
+				v, _ := attr(in, "value")
+				ok = ok || (n == "csrf" && v == "tok")
+			}
+			if !ok {
+				t.Errorf("%s: a form without the CSRF token", action)
+			}
+		}
+	}
+	if got := text(byID(t, d, "logout-everywhere")); got != "Log out everywhere" {
+		t.Errorf("header button: got %q", got)
+	}
+}
