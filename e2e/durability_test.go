@@ -146,6 +146,122 @@ func TestKill9LosesNoAcknowledgedBeat(t *testing.T) {
 	}
 }
 
+// storedMessages is the set of heartbeat messages in a data dir's database that start with prefix.
+func storedMessages(t *testing.T, dir, prefix string) map[string]bool {
+	t.Helper()
+	db := openDB(t, filepath.Join(dir, "data.db"))
+	stored := map[string]bool{}
+	rows, err := db.Query("SELECT message FROM heartbeats WHERE message LIKE ? || '%'", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		if stored[m] {
+			t.Errorf("beat %s stored twice", m)
+		}
+		stored[m] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return stored
+}
+
+// TestSIGTERMUnderLoadAnswersTruly stops the server with SIGTERM while beats are in
+// flight. Every beat answered 2xx is stored, and every beat answered 503 is not: clients
+// retry a 503, so a 503 for a stored beat stores it twice. Before, PocketBase's
+// cancelling of every request's context at shutdown turned beats the drain then
+// committed into 503 "Heartbeat could not be stored, retry later".
+func TestSIGTERMUnderLoadAnswersTruly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	srv, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const services = 40
+	for i := 0; i < services; i++ {
+		srv.createService(t, fmt.Sprintf("st-%02d", i), fmt.Sprintf("st-key-%02d-sixteen", i))
+	}
+	var answered sync.Map // message -> HTTP status
+	var nAcked atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				svc := (g + i) % services
+				msg := fmt.Sprintf("term-g%d-%d", g, i)
+				body := fmt.Sprintf(`{"serviceId":"st-%02d","message":%q}`, svc, msg)
+				req, _ := http.NewRequest("POST", srv.URL+"/api/heartbeat", strings.NewReader(body))
+				req.Header.Set("Authorization", fmt.Sprintf("Bearer st-key-%02d-sixteen", svc))
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // no answer: the client cannot know, and nothing is asserted
+				}
+				if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+					resp.Body.Close()
+					continue
+				}
+				resp.Body.Close()
+				answered.Store(msg, resp.StatusCode)
+				if resp.StatusCode == 200 {
+					nAcked.Add(1)
+				}
+			}
+		}(g)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for nAcked.Load() < 1500 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	stopErr := srv.stop()
+	close(stop)
+	wg.Wait()
+	if stopErr != nil {
+		t.Fatalf("graceful stop: %v", stopErr)
+	}
+	if nAcked.Load() < 1500 {
+		t.Fatalf("only %d beats acknowledged before the deadline", nAcked.Load())
+	}
+
+	stored := storedMessages(t, dir, "term-")
+	byStatus := map[int]int{}
+	lost, twice := 0, 0
+	answered.Range(func(k, v any) bool {
+		msg, code := k.(string), v.(int)
+		byStatus[code]++
+		switch {
+		case code >= 200 && code < 300 && !stored[msg]:
+			lost++
+		case code == http.StatusServiceUnavailable && stored[msg]:
+			twice++
+		case code != 200 && code != http.StatusServiceUnavailable:
+			t.Errorf("beat %s answered %d", msg, code)
+		}
+		return true
+	})
+	t.Logf("replies by status %v, %d beats stored", byStatus, len(stored))
+	if lost > 0 {
+		t.Errorf("%d beats answered 2xx are not stored", lost)
+	}
+	if twice > 0 {
+		t.Errorf("%d beats answered 503 (retry later) are stored: their retries store them twice", twice)
+	}
+}
+
 // TestSuccessfulBeatsStayOutOfRequestLog: PocketBase logs every request by default; a
 // heartbeat that succeeded must not cost a log row, one that failed still shows up.
 func TestSuccessfulBeatsStayOutOfRequestLog(t *testing.T) {
