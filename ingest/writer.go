@@ -40,8 +40,11 @@ const (
 	walRefuseAt   = 32 << 20
 )
 
-// errLogBusy is a truncation that readers kept from finishing.
-var errLogBusy = errors.New("ingest: truncate log: readers still on it past the busy timeout")
+// Truncations that did not happen.
+var (
+	errLogBusy           = errors.New("ingest: truncate log: readers still on it past the busy timeout")
+	errCheckpointRunning = errors.New("ingest: truncate log: a checkpoint is running")
+)
 
 // Beat is one heartbeat ready to be stored.
 type Beat struct {
@@ -286,9 +289,15 @@ func (w *Writer) logSize() int64 {
 
 // truncateLog copies the whole log into the database file and truncates it, from the
 // writer's own connection between two commits, so nothing is appended meanwhile. SQLite
-// waits, within the busy timeout, for readers still on the log's frames.
-func (w *Writer) truncateLog() error {
-	w.ckptMu.Lock()
+// waits, within the busy timeout, for readers still on the log's frames. Unless wait is
+// set, a checkpoint already running (StartCheckpointer's, which can take 100 ms) is not
+// waited for: errCheckpointRunning, and the caller tries again later.
+func (w *Writer) truncateLog(wait bool) error {
+	if wait {
+		w.ckptMu.Lock()
+	} else if !w.ckptMu.TryLock() {
+		return errCheckpointRunning
+	}
 	defer w.ckptMu.Unlock()
 	var busy, logFrames, done int
 	if err := w.db.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
@@ -307,13 +316,17 @@ func (w *Writer) boundLog() error {
 	if size < w.walTruncate {
 		return nil
 	}
-	err := w.truncateLog()
-	if err == nil {
+	full := size >= w.walRefuse
+	err := w.truncateLog(full)
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, errCheckpointRunning):
+		return nil // not full: try again before the next commit
 	}
 	w.report(err)
-	if size < w.walRefuse {
-		return nil // try again before the next commit
+	if !full {
+		return nil
 	}
 	return fmt.Errorf("ingest: log of %d MB: %w: %w", size>>20, ErrLogFull, err)
 }
@@ -327,7 +340,7 @@ func (w *Writer) shrinkIfIdle() {
 	if !idle || w.logSize() == 0 {
 		return
 	}
-	if err := w.truncateLog(); err != nil && !errors.Is(err, errLogBusy) {
+	if err := w.truncateLog(false); err != nil && !errors.Is(err, errLogBusy) && !errors.Is(err, errCheckpointRunning) {
 		w.report(err)
 	}
 }
