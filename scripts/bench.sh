@@ -16,7 +16,10 @@
 # All traffic goes to 127.0.0.1. Servers run pinned to CPU 0 and the load
 # generator to CPU 1 (when taskset exists). Every heartbeat acknowledged with
 # a 2xx must be in the database after a graceful stop: the script checks the
-# row counts and exits non-zero on a mismatch.
+# row counts and exits non-zero on a mismatch. During each of our server's runs
+# the size of its write-ahead log (data.db-wal) is sampled every 50 ms; the
+# script prints the largest size and the size once the load has settled, and
+# exits non-zero when the log went past WAL_BOUND_MB.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 
@@ -29,6 +32,7 @@ RATE=${BENCH_RATE:-3000}
 SERVICES=${BENCH_SERVICES:-1000}
 SERVICES_LARGE=${BENCH_SERVICES_LARGE:-10000}
 SKIP_OURS=${BENCH_SKIP_OURS:-0}
+WAL_BOUND_MB=64 # the write-ahead log may never pass this (a 1 GB volume must not fill)
 SU_EMAIL=bench@example.com
 SU_PASSWORD=bench-password-1234
 
@@ -148,14 +152,21 @@ start_floor() {
 
 # load NAME URL SERVICES [loadgen flags...]: run the load generator pinned
 # to CPU 1, save its JSON to $RESULTS/NAME.json (NAME starting with "_" is
-# not reported) and add its 2xx count to LAST_OK.
+# not reported) and add its 2xx count to LAST_OK. With WAL_FILE set, the
+# size of that write-ahead log is sampled during the run (see check_wal).
 load() {
 	local name=$1 url=$2 services=$3 t0 t1
 	shift 3
+	if [ -n "${WAL_FILE:-}" ]; then
+		set -- "$@" --wal "$WAL_FILE"
+	fi
 	t0=$(cpu_ticks "${TARGET_PID:-}")
 	${PIN_LOAD[@]+"${PIN_LOAD[@]}"} "$LOADGEN" run --url "$url" --services "$services" --json "$@" \
 		>"$RESULTS/$name.json"
 	t1=$(cpu_ticks "${TARGET_PID:-}")
+	if [ -n "${WAL_FILE:-}" ]; then
+		check_wal "$name" "$RESULTS/$name.json"
+	fi
 	LAST_OK=$(sed -n 's/.*"ok2xx":\([0-9]*\).*/\1/p' "$RESULTS/$name.json")
 	if [ -z "$LAST_OK" ]; then
 		log "ERROR: no ok2xx in $RESULTS/$name.json"
@@ -189,6 +200,26 @@ check_rows() {
 		FAILED=1
 	fi
 	log "${DURABILITY[-1]}"
+}
+
+# check_wal NAME JSON: record the write-ahead log figures of a run; a log
+# past WAL_BOUND_MB fails the bench.
+WAL_LINES=()
+check_wal() {
+	local name=$1 json=$2 max after settle
+	max=$(sed -n 's/.*"maxBytes":\([0-9]*\).*/\1/p' "$json")
+	after=$(sed -n 's/.*"afterBytes":\([0-9]*\).*/\1/p' "$json")
+	settle=$(sed -n 's/.*"settleS":\([0-9.]*\).*/\1/p' "$json")
+	if [ -z "$max" ] || [ -z "$after" ]; then
+		WAL_LINES+=("ERROR     $name: no WAL figures in $json")
+		FAILED=1
+	elif [ "$max" -gt $((WAL_BOUND_MB << 20)) ]; then
+		WAL_LINES+=("OVER      $name: max $(mb $((max / 1024))) MB during load > $WAL_BOUND_MB MB; $(mb $((after / 1024))) MB ${settle}s after it")
+		FAILED=1
+	else
+		WAL_LINES+=("OK        $name: max $(mb $((max / 1024))) MB during load; $(mb $((after / 1024))) MB ${settle}s after it")
+	fi
+	log "${WAL_LINES[-1]}"
 }
 
 # rss_kb PID FIELD: a memory figure from /proc/PID/status in kB.
@@ -236,7 +267,7 @@ fi
 OURS_OK=0
 if [ "$WARMUP" != 0 ] && [ "$WARMUP" != 0s ]; then
 	if [ "$SKIP_OURS" != 1 ]; then
-		load _ours-warmup "$URL" "$SERVICES" --label ours --mode closed --concurrency 16 --duration "$WARMUP"
+		WAL_FILE=$DATA/data.db-wal load _ours-warmup "$URL" "$SERVICES" --label ours --mode closed --concurrency 16 --duration "$WARMUP"
 		OURS_OK=$((OURS_OK + LAST_OK))
 	fi
 	load _floor-warmup "$FLOOR_URL" "$SERVICES" --label floor --mode closed --concurrency 16 --duration "$WARMUP"
@@ -245,7 +276,7 @@ fi
 for ((round = 1; round <= ROUNDS; round++)); do
 	for c in 16 64; do
 		if [ "$SKIP_OURS" != 1 ]; then
-			TARGET_PID=$OURS1_PID load "ours-closed-$c-r$round" "$URL" "$SERVICES" --label ours --mode closed --concurrency "$c" --duration "$DURATION"
+			TARGET_PID=$OURS1_PID WAL_FILE=$DATA/data.db-wal load "ours-closed-$c-r$round" "$URL" "$SERVICES" --label ours --mode closed --concurrency "$c" --duration "$DURATION"
 			OURS_OK=$((OURS_OK + LAST_OK))
 		fi
 		TARGET_PID=$FLOOR_PID load "floor-closed-$c-r$round" "$FLOOR_URL" "$SERVICES" --label floor --mode closed --concurrency "$c" --duration "$DURATION"
@@ -253,7 +284,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	done
 done
 if [ "$SKIP_OURS" != 1 ]; then
-	load ours-open-64 "$URL" "$SERVICES" --label ours --mode open --rate "$RATE" --concurrency 64 --duration "$DURATION"
+	WAL_FILE=$DATA/data.db-wal load ours-open-64 "$URL" "$SERVICES" --label ours --mode open --rate "$RATE" --concurrency 64 --duration "$DURATION"
 	OURS_OK=$((OURS_OK + LAST_OK))
 fi
 load floor-open-64 "$FLOOR_URL" "$SERVICES" --label floor --mode open --rate "$RATE" --concurrency 64 --duration "$DURATION"
@@ -281,7 +312,7 @@ if [ "$SKIP_OURS" != 1 ]; then
 	: >"$WORK/rss.txt"
 	sample_rss "$SERVER_PID" "$WORK/rss.txt" &
 	SAMPLER=$!
-	load ours-10k-closed-64 "$URL" "$SERVICES_LARGE" --label "ours-${SERVICES_LARGE}svc" --mode closed --concurrency 64 --duration "$DURATION"
+	WAL_FILE=$DATA/data.db-wal load ours-10k-closed-64 "$URL" "$SERVICES_LARGE" --label "ours-${SERVICES_LARGE}svc" --mode closed --concurrency 64 --duration "$DURATION"
 	OURS2_OK=$LAST_OK
 	HWM=$(rss_kb "$SERVER_PID" VmHWM)
 	kill "$SAMPLER" 2>/dev/null || true
@@ -343,6 +374,11 @@ echo
 echo "dashboard (targets: GET / with 1,000 services under 50 ms median; refresh partial for 100 services under 30 KB):"
 echo "${RENDER:-not measured}" | sed 's/^/  /'
 echo
+echo "write-ahead log of our server (data.db-wal sampled every 50 ms; bound $WAL_BOUND_MB MB; after = once the load settled, at most 5 s):"
+for line in ${WAL_LINES[@]+"${WAL_LINES[@]}"}; do
+	echo "  $line"
+done
+echo
 echo "durability (rows in heartbeats after graceful stop vs 2xx replies, warm-up included):"
 for line in ${DURABILITY[@]+"${DURABILITY[@]}"}; do
 	echo "  $line"
@@ -350,6 +386,6 @@ done
 echo "============================================================"
 
 if [ "$FAILED" -ne 0 ]; then
-	echo "bench: FAILED (see MISMATCH or errors above)" >&2
+	echo "bench: FAILED (see MISMATCH, OVER or errors above)" >&2
 	exit 1
 fi

@@ -39,6 +39,8 @@ type runConfig struct {
 	rate        float64
 	maxBeats    int64
 	jsonOut     bool
+	walPath     string        // the server's write-ahead log, sampled during the run; "" for none
+	walSettle   time.Duration // after the run, how long the log may take to shrink
 }
 
 // result is the outcome of one load run; it is printed as one line and,
@@ -75,6 +77,8 @@ type result struct {
 	MeanMs float64 `json:"meanMs"`
 	// FirstError is a sample of what went wrong, if anything did.
 	FirstError string `json:"firstError,omitempty"`
+	// WAL is the server's write-ahead log, with --wal.
+	WAL *walFigures `json:"wal,omitempty"`
 }
 
 // runCmd parses the run flags, performs the run and prints the results.
@@ -92,6 +96,8 @@ func runCmd(args []string) error {
 	rate := fs.Float64("rate", 1000, "open loop: beats per second in total")
 	maxBeats := fs.Int64("maxBeats", 10_000_000, "upper bound on the number of beats sent")
 	jsonOut := fs.Bool("json", false, "print the results as a JSON object on stdout (the text line goes to stderr)")
+	walPath := fs.String("wal", "", "the server's write-ahead log file (data.db-wal): its size is sampled every 50 ms during the run and reported, with its size once the load has settled")
+	walSettle := fs.Duration("walSettle", 5*time.Second, "with --wal: after the run, how long to wait for the log to shrink to nothing before its size is taken")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,6 +109,7 @@ func runCmd(args []string) error {
 		label: *label, services: *services, concurrency: *concurrency,
 		duration: *duration, grace: *grace, timeout: *timeout,
 		mode: *mode, rate: *rate, maxBeats: *maxBeats, jsonOut: *jsonOut,
+		walPath: *walPath, walSettle: *walSettle,
 	}
 	var err error
 	if cfg.baseURL, err = loopbackURL(*rawURL); err != nil {
@@ -117,7 +124,7 @@ func runCmd(args []string) error {
 		}
 	}
 
-	res, err := runLoad(context.Background(), cfg)
+	res, err := runWatchingWAL(cfg)
 	if err != nil {
 		return err
 	}
@@ -128,6 +135,47 @@ func runCmd(args []string) error {
 		return fmt.Errorf("no 2xx replies out of %d beats (first error: %s)", res.Sent, res.FirstError)
 	}
 	return nil
+}
+
+// runWatchingWAL is runLoad, sampling the server's write-ahead log meanwhile when
+// cfg.walPath is set, and then waiting (at most cfg.walSettle) for it to shrink.
+func runWatchingWAL(cfg runConfig) (result, error) {
+	if cfg.walPath == "" {
+		return runLoad(context.Background(), cfg)
+	}
+	size := func() (int64, error) { return fileSize(cfg.walPath) }
+	tick := time.NewTicker(walEvery)
+	defer tick.Stop()
+	stop := make(chan struct{})
+	type sampled struct {
+		peak    int64
+		samples int
+		err     error
+	}
+	got := make(chan sampled, 1)
+	go func() {
+		peak, n, err := sampleMax(size, tick.C, stop)
+		got <- sampled{peak, n, err}
+	}()
+	res, err := runLoad(context.Background(), cfg)
+	close(stop)
+	s := <-got
+	if err != nil {
+		return res, err
+	}
+	if s.err != nil {
+		return res, s.err
+	}
+	t0 := time.Now()
+	give := time.NewTimer(cfg.walSettle)
+	defer give.Stop()
+	after, err := settle(size, tick.C, give.C)
+	if err != nil {
+		return res, err
+	}
+	res.WAL = &walFigures{Path: cfg.walPath, MaxBytes: s.peak, AfterBytes: after, Samples: s.samples,
+		SettleS: round2(time.Since(t0).Seconds())}
+	return res, nil
 }
 
 // validate checks the bounds of a run configuration.
@@ -149,6 +197,9 @@ func (c *runConfig) validate() error {
 	}
 	if c.maxBeats < 1 {
 		return fmt.Errorf("--maxBeats must be positive, got %d", c.maxBeats)
+	}
+	if c.walSettle < 0 || c.walSettle > time.Minute {
+		return fmt.Errorf("--walSettle must be in [0, 1m], got %s", c.walSettle)
 	}
 	switch c.mode {
 	case "closed":
@@ -427,6 +478,9 @@ func ms(d time.Duration) float64 {
 	return math.Round(float64(d)/1e3) / 1e3
 }
 
+// mib is n bytes in MiB.
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
 // round2 rounds x to two decimals.
 func round2(x float64) float64 {
 	return math.Round(x*100) / 100
@@ -447,6 +501,9 @@ func formatResult(r result) string {
 		r.BeatsPerSec, r.P50Ms, r.P99Ms, r.MaxMs)
 	if r.BadBody > 0 {
 		fmt.Fprintf(&sb, " badBody=%d", r.BadBody)
+	}
+	if r.WAL != nil {
+		fmt.Fprintf(&sb, " walMax=%.1fMB walAfter=%.1fMB(%.1fs)", mib(r.WAL.MaxBytes), mib(r.WAL.AfterBytes), r.WAL.SettleS)
 	}
 	if r.FirstError != "" {
 		fmt.Fprintf(&sb, " firstError=%q", r.FirstError)
