@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// loadConfig is one open-loop run: rate beats a second, spread round-robin
+// over services, for duration, with at most inflight beats outstanding.
+type loadConfig struct {
+	baseURL  string
+	services int
+	rate     float64
+	duration time.Duration
+	inflight int
+	timeout  time.Duration
+}
+
+// loadResult is what an open-loop run measured. Latency is from each
+// beat's scheduled send time to the end of its reply, so a server that
+// stalls is charged for the beats that queued behind the stall.
+type loadResult struct {
+	Rate      float64 `json:"rate"`
+	DurationS float64 `json:"durationS"`
+	Services  int     `json:"services"`
+	Scheduled int64   `json:"scheduled"`
+	// Dropped are beats not sent because inflight were outstanding: the
+	// server (or the generator) could not keep up with the rate.
+	Dropped     int64   `json:"dropped"`
+	OK          int64   `json:"ok"`
+	Errors      int64   `json:"errors"`
+	FirstError  string  `json:"firstError,omitempty"`
+	AchievedPS  float64 `json:"achievedPerSec"`
+	P50Ms       float64 `json:"p50Ms"`
+	P99Ms       float64 `json:"p99Ms"`
+	MaxMs       float64 `json:"maxMs"`
+	MinuteMarks int     `json:"minuteBoundaries"`
+	// BoundaryMaxMs is the slowest beat scheduled from 1 s before to 5 s
+	// after a wall-clock minute boundary, when minute crons run.
+	BoundaryMaxMs float64 `json:"boundaryMaxMs"`
+	// FirstServiceCycle is whether every service got at least one beat.
+	EveryService bool `json:"everyService"`
+}
+
+// newHTTPClient is a keep-alive client for loopback traffic, no proxy.
+func newHTTPClient(conns int, timeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			MaxIdleConns:        conns + 8,
+			MaxIdleConnsPerHost: conns + 8,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+		Timeout: timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// beatSample is one acknowledged beat: when it was due and how long it took.
+type beatSample struct {
+	sched time.Time
+	lat   time.Duration
+}
+
+// runLoad sends beats open loop until duration has passed or ctx ends.
+func runLoad(ctx context.Context, cfg loadConfig) loadResult {
+	client := newHTTPClient(cfg.inflight, cfg.timeout)
+	defer client.CloseIdleConnections()
+	url := cfg.baseURL + "/api/heartbeat"
+
+	type job struct {
+		n     int64
+		sched time.Time
+	}
+	jobs := make(chan job, cfg.inflight)
+	var outstanding atomic.Int64
+	var errs atomic.Int64
+	var firstErr atomic.Value
+	samples := make([][]beatSample, cfg.inflight)
+	var wg sync.WaitGroup
+	hard, cancel := context.WithTimeout(ctx, cfg.duration+cfg.timeout+time.Second)
+	defer cancel()
+	for w := range cfg.inflight {
+		wg.Go(func() {
+			for j := range jobs {
+				lat, err := sendBeat(hard, client, url, int(j.n%int64(cfg.services)), j.sched)
+				outstanding.Add(-1)
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				samples[w] = append(samples[w], beatSample{sched: j.sched, lat: lat})
+			}
+		})
+	}
+
+	start := time.Now()
+	end := start.Add(cfg.duration)
+	every := float64(time.Second) / cfg.rate
+	var scheduled, dropped int64
+	for n := int64(0); ; n++ {
+		sched := start.Add(time.Duration(float64(n) * every))
+		if !sched.Before(end) || ctx.Err() != nil {
+			break
+		}
+		if d := time.Until(sched); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+			}
+		}
+		scheduled++
+		if outstanding.Load() >= int64(cfg.inflight) {
+			dropped++
+			continue
+		}
+		outstanding.Add(1)
+		jobs <- job{n: n, sched: sched}
+	}
+	close(jobs)
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	var all []beatSample
+	for _, s := range samples {
+		all = append(all, s...)
+	}
+	res := loadResult{
+		Rate: cfg.rate, DurationS: cfg.duration.Seconds(), Services: cfg.services,
+		Scheduled: scheduled, Dropped: dropped, OK: int64(len(all)), Errors: errs.Load(),
+		MinuteMarks:  minuteBoundaries(start, end),
+		EveryService: scheduled-dropped-errs.Load() >= int64(cfg.services) && dropped == 0 && errs.Load() == 0,
+	}
+	if v, ok := firstErr.Load().(string); ok {
+		res.FirstError = v
+	}
+	if elapsed > 0 {
+		res.AchievedPS = math.Round(float64(res.OK)/elapsed.Seconds()*10) / 10
+	}
+	lats := make([]time.Duration, len(all))
+	var boundaryMax time.Duration
+	for i, s := range all {
+		lats[i] = s.lat
+		if nearMinuteBoundary(s.sched) && s.lat > boundaryMax {
+			boundaryMax = s.lat
+		}
+	}
+	slices.Sort(lats)
+	res.P50Ms = msOf(percentile(lats, 50))
+	res.P99Ms = msOf(percentile(lats, 99))
+	if len(lats) > 0 {
+		res.MaxMs = msOf(lats[len(lats)-1])
+	}
+	res.BoundaryMaxMs = msOf(boundaryMax)
+	return res
+}
+
+// sendBeat posts the beat of bench service i and returns its latency from
+// sched; anything but a 200 with "success":true is an error.
+func sendBeat(ctx context.Context, client *http.Client, url string, i int, sched time.Time) (time.Duration, error) {
+	body := `{"serviceId":"` + serviceID(i) + `","status":"up","message":"scalebench"}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader([]byte(body)))
+	if err != nil {
+		return 0, fmt.Errorf("build beat: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+serviceKey(i))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	lat := time.Since(sched)
+	if err != nil {
+		return 0, fmt.Errorf("read beat reply: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(data, []byte(`"success":true`)) {
+		return 0, fmt.Errorf("HTTP %d: %.120s", resp.StatusCode, data)
+	}
+	return lat, nil
+}
+
+// percentile is the nearest-rank p-th percentile of sorted (0 if empty).
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	rank = max(1, min(rank, len(sorted)))
+	return sorted[rank-1]
+}
+
+// median of ds (0 if empty); ds is sorted in place.
+func median(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return percentile(ds, 50)
+}
+
+// msOf is d in milliseconds, rounded to 0.01 ms.
+func msOf(d time.Duration) float64 {
+	return math.Round(float64(d)/1e4) / 100
+}
+
+// minuteBoundaries counts the wall-clock minute boundaries in (start, end].
+func minuteBoundaries(start, end time.Time) int {
+	if !end.After(start) {
+		return 0
+	}
+	a := start.Truncate(time.Minute)
+	b := end.Truncate(time.Minute)
+	return int(b.Sub(a) / time.Minute)
+}
+
+// nearMinuteBoundary reports whether t lies from 1 s before to 5 s after a
+// wall-clock minute boundary.
+func nearMinuteBoundary(t time.Time) bool {
+	off := t.Sub(t.Truncate(time.Minute))
+	return off < 5*time.Second || off >= 59*time.Second
+}
+
+// itoa is strconv.Itoa, for brevity in the tables.
+func itoa(n int) string { return strconv.Itoa(n) }
