@@ -33,6 +33,7 @@ type Service struct {
 	Parents     []string // record ids of the services this one depends on
 
 	State monitor.Status // as committed; Unknown before the first evaluation
+	Cause monitor.Cause  // why it is down or degraded
 	Since time.Time
 	Open  *monitor.OpenIncident
 	// Changes are the instants incidents opened and closed within the last FlapWindow.
@@ -131,7 +132,6 @@ func New(cfg Config) *Engine {
 func (e *Engine) Load(svcs []Service, subs []monitor.Subscriber, wins []monitor.Window) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := e.cfg.Now()
 	e.svcs = make(map[string]*entry, len(svcs))
 	e.bySID = make(map[string]*entry, len(svcs))
 	e.children = map[string][]string{}
@@ -148,7 +148,7 @@ func (e *Engine) Load(svcs []Service, subs []monitor.Subscriber, wins []monitor.
 		for _, p := range s.Parents {
 			e.children[p] = append(e.children[p], s.ID)
 		}
-		e.queue.set(en, now)
+		e.queue.set(en, asap)
 	}
 	slices.SortFunc(e.order, byListOrder)
 	e.signal()
@@ -192,6 +192,18 @@ func (e *Engine) Put(s Service) {
 		e.children[p] = append(e.children[p], s.ID)
 	}
 	e.markDue(en)
+}
+
+// Refresh replaces a service's settings and its last beat with s, as stored: for facts
+// written around the engine (a repair, a test). Its committed state stays, and it is
+// evaluated again at once.
+func (e *Engine) Refresh(s Service) {
+	e.Put(s)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if en := e.svcs[s.ID]; en != nil {
+		en.Model.LastSeen, en.Model.LastStatus, en.LastMessage = s.Model.LastSeen, s.Model.LastStatus, s.LastMessage
+	}
 }
 
 // Remove forgets a deleted service.
@@ -267,10 +279,13 @@ func (e *Engine) Beat(id string, at time.Time, status, message string) {
 	e.markDue(en)
 }
 
-// markDue makes en due now and wakes the loop.
+// asap is the due time of a service to evaluate at the next step, whatever its clock.
+var asap = time.Unix(1, 0).UTC()
+
+// markDue makes en due at the next step and wakes the loop.
 func (e *Engine) markDue(en *entry) {
 	en.dirty = true
-	e.queue.set(en, e.cfg.Now())
+	e.queue.set(en, asap)
 	e.signal()
 }
 
@@ -315,7 +330,7 @@ func (e *Engine) Run(ctx context.Context) {
 		}
 		e.mu.RUnlock()
 		if wait <= 0 {
-			e.Step()
+			e.Step(e.cfg.Now())
 			if ctx.Err() != nil {
 				return
 			}
@@ -337,12 +352,11 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 }
 
-// Step evaluates the services due now (at most MaxBatch), commits their transitions in
-// one call to the Sink and applies them. It reports how many transitions it committed.
-func (e *Engine) Step() int {
+// Step evaluates the services due at now (at most MaxBatch), commits their transitions
+// in one call to the Sink and applies them. It reports how many transitions it committed.
+func (e *Engine) Step(now time.Time) int {
 	e.stepMu.Lock()
 	defer e.stepMu.Unlock()
-	now := e.cfg.Now()
 	var ts []Transition
 	var done []*entry
 	e.mu.Lock()
@@ -354,6 +368,9 @@ func (e *Engine) Step() int {
 		e.queue.remove(h)
 		h.dirty = false
 		d := e.decide(h, now)
+		if d.Status == h.State {
+			h.Cause = d.Cause // a reported outage that goes quiet is down as stale
+		}
 		if d.Idle() {
 			e.queue.set(h, d.Due)
 			continue
@@ -403,13 +420,29 @@ func (e *Engine) Step() int {
 	return len(ts)
 }
 
+// StepAll steps until nothing is due at now and reports how many transitions it
+// committed: what Run does when it falls behind, for a caller with its own clock.
+func (e *Engine) StepAll(now time.Time) int {
+	total := 0
+	for {
+		total += e.Step(now)
+		e.mu.RLock()
+		h := e.queue.head()
+		more := h != nil && !h.due.After(now)
+		e.mu.RUnlock()
+		if !more {
+			return total
+		}
+	}
+}
+
 // apply moves en's committed state along by t, and schedules it again.
 func (e *Engine) apply(en *entry, t Transition, now time.Time) {
 	d := t.Decision
 	if d.Changed {
 		e.counts[en.State]--
 		e.counts[d.Status]++
-		en.State, en.Since = d.Status, d.Since
+		en.State, en.Since, en.Cause = d.Status, d.Since, d.Cause
 		for _, c := range e.children[en.ID] {
 			if ch := e.svcs[c]; ch != nil {
 				e.markDue(ch) // a parent's change may hold back, or free, its dependents' alerts
@@ -448,7 +481,7 @@ func (e *Engine) apply(en *entry, t Transition, now time.Time) {
 		}
 	}
 	if en.dirty {
-		e.queue.set(en, now) // a beat or an edit came in while this was committed
+		e.queue.set(en, asap) // a beat or an edit came in while this was committed
 		return
 	}
 	e.queue.set(en, d.Due)
@@ -501,6 +534,7 @@ type View struct {
 	Model       monitor.Service
 	LastMessage string
 	State       monitor.Status
+	Cause       monitor.Cause
 	Since       time.Time
 	Open        *monitor.OpenIncident // a copy
 	Due         time.Time             // zero when nothing is due without a new fact
@@ -516,7 +550,7 @@ func (v View) DisplayName() string {
 
 func (en *entry) view() View {
 	v := View{ID: en.ID, ServiceID: en.ServiceID, Name: en.Name, Group: en.Group, Model: en.Model, LastMessage: en.LastMessage,
-		State: en.State, Since: en.Since, Due: en.due}
+		State: en.State, Cause: en.Cause, Since: en.Since, Due: en.due}
 	if en.Open != nil {
 		o := *en.Open
 		o.Alerted = slices.Clone(o.Alerted)
@@ -546,6 +580,44 @@ func (e *Engine) Each(fn func(View) bool) {
 			return
 		}
 	}
+}
+
+// Cursor is a place in list order (group, then serviceId); the zero Cursor is the start.
+type Cursor struct {
+	group, serviceID string
+	set              bool
+}
+
+// scanChunk bounds how many services one call to Scan looks at under the read lock, so
+// a long listing never holds up beats.
+const scanChunk = 4096
+
+// Scan returns, in list order, the services after c that match (nil matches all), at
+// most n of them, looking at no more than scanChunk services; the cursor goes on after
+// the last service looked at, and done says the end of the list was reached. A list
+// changed between calls is followed by its keys: nothing is listed twice.
+func (e *Engine) Scan(c Cursor, n int, match func(*View) bool) (out []View, next Cursor, done bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	i := 0
+	if c.set {
+		i, _ = slices.BinarySearchFunc(e.order, c, func(en *entry, c Cursor) int {
+			return cmp.Or(cmp.Compare(en.Group, c.group), cmp.Compare(en.ServiceID, c.serviceID))
+		})
+		if i < len(e.order) && e.order[i].Group == c.group && e.order[i].ServiceID == c.serviceID {
+			i++
+		}
+	}
+	next = c
+	for looked := 0; i < len(e.order) && looked < scanChunk && len(out) < n; i, looked = i+1, looked+1 {
+		en := e.order[i]
+		next = Cursor{group: en.Group, serviceID: en.ServiceID, set: true}
+		v := en.view()
+		if match == nil || match(&v) {
+			out = append(out, v)
+		}
+	}
+	return out, next, i >= len(e.order)
 }
 
 // Counts is how many services are in each committed state.

@@ -86,7 +86,7 @@ func TestEngineWakesAtEachDeadline(t *testing.T) {
 	s := &sink{}
 	e := newEngine(c, s)
 	e.Load([]Service{svc("a", t0)}, everyone, nil)
-	if n := e.Step(); n != 0 {
+	if n := e.Step(c.Now()); n != 0 {
 		t.Fatalf("a service that just beat: %d transitions, want none", n)
 	}
 	v, _ := e.Get("a")
@@ -106,7 +106,7 @@ func TestEngineWakesAtEachDeadline(t *testing.T) {
 	}
 	for _, st := range steps {
 		c.Set(st.at)
-		e.Step()
+		e.Step(c.Now())
 		got := s.take()
 		v, _ := e.Get("a")
 		if v.State != st.want {
@@ -133,13 +133,13 @@ func TestEngineBeatRecoversAtOnce(t *testing.T) {
 	s := &sink{}
 	e := newEngine(c, s)
 	e.Load([]Service{svc("a", t0)}, everyone, nil)
-	e.Step()
+	e.Step(c.Now())
 	if got := notices(s.take()); fmt.Sprint(got) != "[a down:[ops]]" {
 		t.Fatalf("notices %v, want the down alert", got)
 	}
 	c.Set(t0.Add(11 * time.Minute))
 	e.Beat("a", c.Now(), "up", "back")
-	if n := e.Step(); n != 1 {
+	if n := e.Step(c.Now()); n != 1 {
 		t.Fatalf("%d transitions after a recovering beat, want 1", n)
 	}
 	got := s.take()
@@ -162,11 +162,11 @@ func TestEngineUpBeatIsOnlyRescheduled(t *testing.T) {
 	s := &sink{}
 	e := newEngine(c, s)
 	e.Load([]Service{svc("a", t0)}, everyone, nil)
-	e.Step()
+	e.Step(c.Now())
 	for i := 1; i <= 10; i++ {
 		c.Set(t0.Add(time.Duration(i) * time.Minute))
 		e.Beat("a", c.Now(), "up", "")
-		e.Step()
+		e.Step(c.Now())
 	}
 	if s.calls != 0 {
 		t.Errorf("sink called %d times for beats that change nothing", s.calls)
@@ -184,7 +184,7 @@ func TestEngineCommitFailure(t *testing.T) {
 	s := &sink{fail: true}
 	e := newEngine(c, s)
 	e.Load([]Service{svc("a", t0)}, everyone, nil)
-	e.Step()
+	e.Step(c.Now())
 	v, _ := e.Get("a")
 	if v.State != monitor.Up || v.Open != nil {
 		t.Fatalf("after a failed commit: %s, open %v; want nothing applied", v.State, v.Open)
@@ -194,9 +194,9 @@ func TestEngineCommitFailure(t *testing.T) {
 	}
 	s.fail = false
 	c.Set(c.Now().Add(time.Second))
-	e.Step()
+	e.Step(c.Now())
 	c.Set(c.Now().Add(time.Minute))
-	e.Step()
+	e.Step(c.Now())
 	if got := notices(s.take()); fmt.Sprint(got) != "[a down:[ops]]" {
 		t.Errorf("notices %v, want one down alert", got)
 	}
@@ -209,7 +209,7 @@ func TestEngineRestartRebuildsState(t *testing.T) {
 	s := &sink{}
 	e := newEngine(c, s)
 	e.Load([]Service{svc("a", t0), svc("b", t0.Add(9*time.Minute))}, everyone, nil)
-	e.Step()
+	e.Step(c.Now())
 	if got := notices(s.take()); fmt.Sprint(got) != "[a down:[ops]]" {
 		t.Fatalf("notices %v, want a's down alert", got)
 	}
@@ -222,7 +222,7 @@ func TestEngineRestartRebuildsState(t *testing.T) {
 	c.Set(c.Now().Add(time.Minute))
 	e2 := New(Config{StartedAt: c.Now(), FlapLimit: monitor.DefaultFlapLimit, Now: c.Now, NewID: newID, Sink: s})
 	e2.Load(stored, everyone, nil)
-	e2.Step()
+	e2.Step(c.Now())
 	if got := s.take(); len(got) != 0 {
 		t.Fatalf("after the restart: %v, want nothing decided again", notices(got))
 	}
@@ -244,8 +244,8 @@ func TestEngineDependencies(t *testing.T) {
 	child := svc("child", t0)
 	child.Parents = []string{"router"}
 	e.Load([]Service{svc("router", t0), child}, everyone, nil)
-	e.Step()
-	for e.Step() > 0 {
+	e.Step(c.Now())
+	for e.Step(c.Now()) > 0 {
 	}
 	got := s.take()
 	if fmt.Sprint(notices(got)) != "[router down:[ops]]" {
@@ -259,7 +259,7 @@ func TestEngineDependencies(t *testing.T) {
 	// The router comes back, the child does not: the child's held alert goes out now.
 	c.Set(c.Now().Add(time.Minute))
 	e.Beat("router", c.Now(), "up", "")
-	for e.Step() > 0 {
+	for e.Step(c.Now()) > 0 {
 	}
 	if got := notices(s.take()); fmt.Sprint(got) != "[router up:[ops] child down:[ops]]" {
 		t.Errorf("notices %v, want the router's recovery, then the child's alert", got)
@@ -272,7 +272,7 @@ func TestEngineMaintenanceEndReleasesAlert(t *testing.T) {
 	e := newEngine(c, s)
 	end := t0.Add(30 * time.Minute)
 	e.Load([]Service{svc("a", t0)}, everyone, []monitor.Window{{Start: t0, End: end}})
-	e.Step()
+	e.Step(c.Now())
 	if got := notices(s.take()); len(got) != 0 {
 		t.Fatalf("in maintenance: %v, want no alert", got)
 	}
@@ -281,7 +281,7 @@ func TestEngineMaintenanceEndReleasesAlert(t *testing.T) {
 		t.Fatalf("in maintenance: %s due %s, want down, due when the window ends %s", v.State, v.Due, end)
 	}
 	c.Set(end)
-	e.Step()
+	e.Step(c.Now())
 	if got := notices(s.take()); fmt.Sprint(got) != "[a down:[ops]]" {
 		t.Errorf("at the window's end: %v, want the held alert", got)
 	}
@@ -344,10 +344,10 @@ func TestEngineIdleCostDoesNotGrowWithTheFleet(t *testing.T) {
 		svcs[i] = svc(fmt.Sprintf("s%06d", i), t0.Add(-time.Duration(i)*time.Millisecond))
 	}
 	e.Load(svcs, everyone, nil)
-	for e.Step() > 0 {
+	for e.Step(c.Now()) > 0 {
 	}
 	for e.queue.head() != nil && !e.queue.head().due.After(c.Now()) {
-		e.Step()
+		e.Step(c.Now())
 	}
 	head := e.queue.head()
 	if want := t0.Add(-49_999*time.Millisecond + 2*time.Minute + time.Nanosecond); !head.due.Equal(want) {
@@ -359,7 +359,7 @@ func TestEngineIdleCostDoesNotGrowWithTheFleet(t *testing.T) {
 	// Ten seconds on, nothing is due yet: a step touches no service.
 	c.Set(t0.Add(10 * time.Second))
 	before := len(e.queue)
-	e.Step()
+	e.Step(c.Now())
 	if len(e.queue) != before || s.calls != 0 {
 		t.Errorf("a step with nothing due changed the queue (%d -> %d) or committed (%d)", before, len(e.queue), s.calls)
 	}
