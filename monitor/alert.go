@@ -195,6 +195,9 @@ func (p *planner) decide(i int) {
 		if d.Held = p.hold(i, flapping, since); d.Held == "" {
 			d.AlertNew, d.AlertOpen = d.Open, pending
 			p.notify(d, n)
+			if as.Reminder > 0 {
+				d.due(now.Add(as.Reminder)) // the first reminder
+			}
 		} else if d.Held == HoldFlapping && (as.FlapNoticeAt.IsZero() || now.Sub(as.FlapNoticeAt) >= FlapWindow) {
 			n.Event = EventFlapping
 			p.notify(d, n)

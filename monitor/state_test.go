@@ -154,6 +154,9 @@ func TestPlanAlertsDue(t *testing.T) {
 				s.Reminder = 30 * time.Minute
 			})}},
 			t0.Add(30 * time.Minute)},
+		{"alert queued now with a reminder: due for the first reminder", AlertInput{Now: t0, Subscribers: subs, Services: []AlertService{
+			with(svc("a", time.Hour, Up), func(s *AlertService) { s.Reminder = 10 * time.Minute })}},
+			t0.Add(10 * time.Minute)},
 		{"held by maintenance: due when the window ends", AlertInput{Now: t0, Subscribers: subs, Windows: []Window{maint}, Services: []AlertService{
 			svc("a", time.Hour, Up)}},
 			maint.End},
