@@ -23,7 +23,12 @@ func main() {
 	f.IntVar(&cfg.KeepSummaries, "keepSummaries", cfg.KeepSummaries, "newest staleness summaries kept")
 	f.IntVar(&cfg.KeepIncidentsDays, "keepIncidentsDays", cfg.KeepIncidentsDays, "days closed incidents are kept")
 	f.IntVar(&cfg.FlapLimit, "flapLimit", cfg.FlapLimit, "state changes an hour past which a service gets one flapping notice instead of an alert per flip (0 turns it off)")
-	f.DurationVar(&cfg.AlertTick, "alertTick", cfg.AlertTick, "how often transitions are checked for alerts between the minute crons (0 turns the ticker off)")
+	// --alertTick set how often a ticker re-evaluated every service; the engine now wakes
+	// at each deadline. The flag is still accepted so existing service files keep working.
+	f.Duration("alertTick", 0, "no longer used: alerts are decided at each deadline")
+	if err := f.MarkDeprecated("alertTick", "alerts are now decided at each service's deadline; the flag does nothing"); err != nil {
+		log.Fatal(err)
+	}
 	cli.Register(app) // ping and run exit here, before PocketBase opens a data dir
 	hooks.Register(app, &cfg)
 	if err := app.Start(); err != nil {

@@ -232,6 +232,9 @@ func TestAlertRestartGrace(t *testing.T) {
 		}
 	}
 	h.s.alerts.startedAt = t0
+	if err := h.s.loadEngine(); err != nil { // the restart: the engine is rebuilt from what is stored
+		t.Fatal(err)
+	}
 	h.evaluate(t0.Add(2 * time.Second))
 	if n := h.notifications(); len(n) != 0 {
 		t.Fatalf("alerts right after the restart: %+v", n)

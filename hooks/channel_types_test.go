@@ -50,7 +50,7 @@ func TestChannelTypesSyncedAtStart(t *testing.T) {
 	setTypeValues(t, app, []string{"webhook", "slack"})
 
 	cfg := DefaultConfig()
-	cfg.AlertTick = 0
+	cfg.ManualEngine = true
 	register(app, &cfg)
 	router, err := apis.NewRouter(app)
 	if err != nil {

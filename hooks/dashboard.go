@@ -145,7 +145,7 @@ func (d *dashboard) overviewFor(e *core.RequestEvent) (views.Overview, error) {
 	if len(query) > 100 {
 		query = query[:100]
 	}
-	o, err := loadOverview(d.app, d.now().UTC(), query, q.Get("status"))
+	o, err := loadOverview(d.app, d.alerts.engine, d.now().UTC(), query, q.Get("status"))
 	o.Chrome = c
 	return o, err
 }
@@ -203,7 +203,7 @@ func (d *dashboard) serviceFor(e *core.RequestEvent, part servicePart) (views.Se
 		return views.Service{}, false, d.notFound(e, c)
 	}
 	page, _ := strconv.Atoi(e.Request.URL.Query().Get("page"))
-	svc, err := loadService(d.app, d.now().UTC(), sid, page, part)
+	svc, err := loadService(d.app, d.alerts.engine, d.now().UTC(), sid, page, part)
 	if errors.Is(err, sql.ErrNoRows) {
 		return views.Service{}, false, d.notFound(e, c)
 	} else if err != nil {

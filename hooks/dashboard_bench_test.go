@@ -63,7 +63,7 @@ func dashboardWith(t testing.TB, n int) *browser {
 	}
 	t.Cleanup(app.Cleanup)
 	cfg := DefaultConfig()
-	cfg.AlertTick = 0
+	cfg.ManualEngine = true
 	s := register(app, &cfg)
 	s.now = func() time.Time { return benchNow }
 	router, err := apis.NewRouter(app)
@@ -81,6 +81,10 @@ func dashboardWith(t testing.TB, n int) *browser {
 	}
 	t.Cleanup(s.stop)
 	seedServices(t, app, n, benchNow)
+	if err := s.loadEngine(); err != nil { // the seeded facts, as a start would load them
+		t.Fatal(err)
+	}
+	s.alerts.engine.StepAll(benchNow)
 	newPerson(t, app, "users", "ann@example.com")
 	b := &browser{t: t, mux: mux, ip: "10.0.0.1", cookies: map[string]*http.Cookie{}}
 	if res := b.login("ann@example.com", dashPassword); res.Code != 303 {

@@ -344,6 +344,8 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 	if _, err := h.app.DB().NewQuery("UPDATE services SET firstSeen = created WHERE lastSeen != ''").Execute(); err != nil {
 		t.Fatal(err)
 	}
+	h.s.alerts.startedAt = now.AddDate(0, 0, -1) // the monitor has run all along: no restart grace
+	h.reloadEngine()
 	ids := map[string]string{}
 	var rows []struct {
 		ID  string `db:"id"`

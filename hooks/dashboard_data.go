@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/views"
 	"github.com/pocketbase/dbx"
@@ -102,87 +103,42 @@ func loadHistories(db dbx.Builder, recordID string, from time.Time) (map[string]
 	return out, nil
 }
 
-// liveRow evaluates a service at now and computes its uptime.
-func liveRow(r dashService, h *monitor.History, now time.Time) (views.Row, monitor.Cause) {
-	m := r.model()
-	st, cause, since, hist := liveHistory(r, h, now)
+// liveRow is a service's row at now: its state as the engine decided it, and its uptime.
+func liveRow(r dashService, v engine.View, h *monitor.History, now time.Time) views.Row {
+	hist := historyOf(r, h)
 	tl := hist.Timeline(now)
 	return views.Row{
 		ServiceID:   r.ServiceID,
 		Name:        r.DisplayName(),
-		Status:      st,
-		Since:       since,
-		LastSeen:    m.LastSeen,
-		LastMessage: r.LastMessage,
+		Status:      v.State,
+		Since:       v.Since,
+		LastSeen:    v.Model.LastSeen,
+		LastMessage: monitor.CleanText(v.LastMessage),
 		Uptime:      [3]monitor.Tally{tl.Last(24 * time.Hour), tl.Last(7 * 24 * time.Hour), tl.Last(30 * 24 * time.Hour)},
 		Days:        tl.Days(barDays),
-	}, cause
+	}
 }
 
-// liveHistory is a service's live state at now, since when it holds, and the history
-// the uptime maths should use. The stored status and incidents are written by the alert
-// ticker and the staleness cron, so they can lag the live state by a tick (a minute
-// with the ticker off): the incidents are brought up to the live state first, so the
-// badge and the uptime never disagree.
-// Counting starts at the first beat (see firstBeat); a service that has never sent a
-// beat has no data at all rather than a perfect record.
-func liveHistory(r dashService, h *monitor.History, now time.Time) (monitor.Status, monitor.Cause, time.Time, monitor.History) {
-	m := r.model()
-	st, cause := monitor.Evaluate(m, now)
-	since := parseDate(r.StatusChangedAt)
+// historyOf is the history the uptime maths uses. The engine stores a state change and
+// its incident in one commit, so the stored incidents always agree with the state the
+// pages show. Counting starts at the first beat (see firstBeat); a service that has
+// never sent a beat has no data at all rather than a perfect record.
+func historyOf(r dashService, h *monitor.History) monitor.History {
 	var hist monitor.History
 	if h != nil {
 		hist = *h
 	}
-	if string(st) != r.Status {
-		since = changedAt(m, st, cause, now)
-		hist.Incidents = liveIncidents(hist.Incidents, st, since)
-	}
 	hist.Created, hist.FirstBeat = parseDate(r.Created), firstBeat(r)
-	return st, cause, since, hist
+	return hist
 }
 
-// liveIncidents is incidents as the server will leave them once it sees the service in
-// state st since since: the open incident ends, and a new one opens when st
-// is down or degraded. It does not modify incs.
-func liveIncidents(incs []monitor.Incident, st monitor.Status, since time.Time) []monitor.Incident {
-	out := make([]monitor.Incident, 0, len(incs)+1)
-	for _, inc := range incs {
-		if inc.End.IsZero() {
-			if inc.Status == st {
-				return incs // the open incident is the live state already
-			}
-			inc.End = since
-			if inc.End.Before(inc.Start) {
-				inc.End = inc.Start
-			}
-		}
-		out = append(out, inc)
+// viewOf is the engine's view of a service, unknown when the engine does not hold it.
+func viewOf(eng *engine.Engine, serviceID string) engine.View {
+	v, ok := eng.Get(serviceID)
+	if !ok {
+		v.State = monitor.Unknown
 	}
-	if st.IsIncident() {
-		out = append(out, monitor.Incident{Status: st, Span: monitor.Span{Start: since}})
-	}
-	return out
-}
-
-// liveList brings the newest-first incident list up to the live state, as liveIncidents
-// does for the uptime maths: the header says "down since 12:05", so the list shows that
-// incident as ongoing even before the server has stored it.
-func liveList(incs []views.Incident, st monitor.Status, cause monitor.Cause, since time.Time) []views.Incident {
-	open := len(incs) > 0 && incs[0].End.IsZero()
-	switch {
-	case open && incs[0].Status == st:
-		return incs
-	case open:
-		incs[0].End = since
-		if since.Before(incs[0].Start) {
-			incs[0].End = incs[0].Start
-		}
-	}
-	if st.IsIncident() && !since.IsZero() {
-		incs = append([]views.Incident{{Status: st, Cause: cause, Start: since}}, incs...)
-	}
-	return incs
+	return v
 }
 
 // severity orders services on the overview: what needs attention first.
@@ -238,7 +194,7 @@ func validFilter(f string) string {
 
 // loadOverview builds the overview at now: every service counted, those matching the
 // search and filter grouped, the groups and the services in them worst first.
-func loadOverview(app core.App, now time.Time, query, filter string) (views.Overview, error) {
+func loadOverview(app core.App, eng *engine.Engine, now time.Time, query, filter string) (views.Overview, error) {
 	filter, query = validFilter(filter), monitor.CleanText(query)
 	o := views.Overview{Now: now, Query: query, Filter: filter}
 	rows, err := loadDashServices(app.DB(), "")
@@ -252,12 +208,12 @@ func loadOverview(app core.App, now time.Time, query, filter string) (views.Over
 	groups := map[string]*views.Group{}
 	worst := map[string]int{}
 	for _, r := range rows {
-		st, _ := monitor.Evaluate(r.model(), now)
-		o.Counts.Add(st)
-		if !matches(r, st, query, filter) {
+		v := viewOf(eng, r.ServiceID)
+		o.Counts.Add(v.State)
+		if !matches(r, v.State, query, filter) {
 			continue // its uptime is not shown: skip the maths
 		}
-		row, _ := liveRow(r, hist[r.ID], now)
+		row := liveRow(r, v, hist[r.ID], now)
 		o.Shown++
 		g := groups[r.Group]
 		if g == nil {
@@ -309,7 +265,7 @@ const (
 
 // loadService builds the page of one service, or the part of it asked for; it returns
 // sql.ErrNoRows when there is no such service.
-func loadService(app core.App, now time.Time, serviceID string, page int, part servicePart) (views.Service, error) {
+func loadService(app core.App, eng *engine.Engine, now time.Time, serviceID string, page int, part servicePart) (views.Service, error) {
 	db := app.DB()
 	rows, err := loadDashServices(db, serviceID)
 	if err != nil {
@@ -323,10 +279,11 @@ func loadService(app core.App, now time.Time, serviceID string, page int, part s
 	if err != nil {
 		return views.Service{}, err
 	}
-	row, cause := liveRow(r, hist[r.ID], now)
+	v := viewOf(eng, r.ServiceID)
+	row := liveRow(r, v, hist[r.ID], now)
 	m := r.model()
 	svc := views.Service{
-		Now: now, Row: row, Cause: cause, Group: r.Group, Description: r.Description, LastStatus: r.LastStatus,
+		Now: now, Row: row, Cause: v.Cause, Group: r.Group, Description: r.Description, LastStatus: r.LastStatus,
 		Interval: m.Interval, Threshold: m.Threshold, Uptime90: monitor.Sum(row.Days),
 	}
 	if !row.Status.IsIncident() {
@@ -341,7 +298,6 @@ func loadService(app core.App, now time.Time, serviceID string, page int, part s
 	if svc.Incidents, err = loadIncidents(db, r.ID); err != nil {
 		return svc, err
 	}
-	svc.Incidents = liveList(svc.Incidents, row.Status, svc.Cause, row.Since)
 	svc.Log, err = loadLog(db, r.ID)
 	return svc, err
 }

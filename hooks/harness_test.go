@@ -30,7 +30,7 @@ func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 	}
 	t.Cleanup(app.Cleanup)
 	cfg := DefaultConfig()
-	cfg.AlertTick = 0 // tests drive evaluations with their own clocks; alert tests turn it on
+	cfg.ManualEngine = true // tests step the engine with their own clocks; alert tests turn its loop on
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -43,7 +43,11 @@ func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 	se := &core.ServeEvent{App: app, Router: router}
 	err = app.OnServe().Trigger(se, func(e *core.ServeEvent) error {
 		mux, err := e.Router.BuildMux()
-		h.mux = mux
+		h.mux = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.catchUp()
+			mux.ServeHTTP(w, r)
+			h.catchUp()
+		})
 		return err
 	})
 	if err != nil {
@@ -121,6 +125,25 @@ func (h *harness) do(method, path, body string, headers ...string) *httptest.Res
 	rec := httptest.NewRecorder()
 	h.mux.ServeHTTP(rec, req)
 	return rec
+}
+
+// reloadEngine rebuilds the engine from what is stored, as a start does (the start time
+// stays): for tests that write services' facts straight into the database.
+func (h *harness) reloadEngine() {
+	h.t.Helper()
+	if err := h.s.loadEngine(); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// catchUp steps the engine at the server's clock, as its loop does within milliseconds
+// of a deadline or a beat in a running server. The harness's router does it before and
+// after every request: a request then sees what it would see there, and the tests stay
+// deterministic.
+func (h *harness) catchUp() {
+	if e := h.s.alerts.engine; e != nil {
+		e.StepAll(h.s.now().UTC())
+	}
 }
 
 // beat posts a single beat with the given key and returns the status code.

@@ -165,9 +165,7 @@ func (s *server) store(e *core.RequestEvent, beats []ingest.Beat) (bool, error) 
 	err := s.writer.Submit(e.Request.Context(), beats)
 	switch {
 	case err == nil:
-		for _, b := range beats {
-			s.beatArrived(b.ServiceRecordID, b.Status)
-		}
+		s.beatsCommitted(beats)
 		return true, nil
 	case errors.Is(err, ingest.ErrQueueFull), errors.Is(err, ingest.ErrClosed):
 		retryAfter(e, time.Second)

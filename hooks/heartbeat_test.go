@@ -372,37 +372,34 @@ func TestRegistrySeesOtherProcesses(t *testing.T) {
 	}
 }
 
-// TestBeatWakesAlerts: a beat that disagrees with the last evaluated state (a recovery,
-// a reported problem) wakes the alert ticker; an ordinary beat does not.
-func TestBeatWakesAlerts(t *testing.T) {
+// TestBeatsReachTheEngine: a committed beat reaches the engine at once. A service that
+// stays up is only rescheduled (due one interval after the beat); a recovery is due at
+// once and closes its incident at the beat.
+func TestBeatsReachTheEngine(t *testing.T) {
 	h := newHarness(t)
-	up := h.service("up-1", "k1", nil)
-	down := h.service("down-1", "k2", nil)
-	h.s.alerts.wake = make(chan struct{}, 1)
-	h.s.noteBad([]monitor.Decision{{Service: up.Id, Status: monitor.Up}, {Service: down.Id, Status: monitor.Down}})
-	woken := func() bool {
-		select {
-		case <-h.s.alerts.wake:
-			return true
-		default:
-			return false
-		}
+	svc := h.service("db-1", "k1-long-enough-key", map[string]any{"interval": 10, "stalenessThreshold": 30})
+	h.setClock(t0)
+	if got := h.beat("db-1", "k1-long-enough-key"); got != 200 {
+		t.Fatalf("beat: %d", got)
 	}
-	for _, c := range []struct {
-		name, serviceID, key, status string
-		want                         bool
-	}{
-		{"healthy service, up", "up-1", "k1", "up", false},
-		{"healthy service reports degraded", "up-1", "k1", "degraded", true},
-		{"down service recovers", "down-1", "k2", "up", true},
-		{"down service still reports down", "down-1", "k2", "down", false},
-	} {
-		res := h.do("POST", "/api/heartbeat", `{"serviceId":"`+c.serviceID+`","status":"`+c.status+`"}`, "Authorization: Bearer "+c.key)
-		if res.Code != 200 {
-			t.Fatalf("%s: %d", c.name, res.Code)
-		}
-		if got := woken(); got != c.want {
-			t.Errorf("%s: woke the alert ticker = %v, want %v", c.name, got, c.want)
-		}
+	h.evaluate(t0)
+	v, _ := h.s.alerts.engine.Get("db-1")
+	if v.State != monitor.Up || !v.Due.Equal(t0.Add(10*time.Second+time.Nanosecond)) {
+		t.Fatalf("after an up beat: %s due %s, want up, due when the interval passes", v.State, v.Due)
+	}
+	h.evaluate(t0.Add(31 * time.Second))
+	if v, _ = h.s.alerts.engine.Get("db-1"); v.State != monitor.Down {
+		t.Fatalf("past the threshold: %s, want down", v.State)
+	}
+	back := t0.Add(40 * time.Second)
+	h.setClock(back)
+	if got := h.beat("db-1", "k1-long-enough-key"); got != 200 {
+		t.Fatalf("beat: %d", got)
+	}
+	if v, _ = h.s.alerts.engine.Get("db-1"); v.State != monitor.Up || !v.Since.Equal(back) {
+		t.Errorf("after the recovery: %s since %s, want up since the beat", v.State, v.Since)
+	}
+	if inc := h.incident(svc.Id); inc.EndedAt != dbDate(back) {
+		t.Errorf("incident %+v, want closed at the recovering beat", inc)
 	}
 }

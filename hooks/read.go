@@ -37,48 +37,23 @@ type statusSummary struct {
 	Results          []statusResult `json:"results"`
 }
 
-// count adds one service in state st to the summary's counters.
-func (sum *statusSummary) count(st monitor.Status) {
-	sum.TotalServices++
+// add counts n services in state st.
+func (sum *statusSummary) add(st monitor.Status, n int) {
+	sum.TotalServices += n
 	switch st {
 	case monitor.Up:
-		sum.ServicesUp++
+		sum.ServicesUp += n
 	case monitor.Late:
-		sum.ServicesLate++
+		sum.ServicesLate += n
 	case monitor.Degraded:
-		sum.ServicesDegraded++
+		sum.ServicesDegraded += n
 	case monitor.Down:
-		sum.ServicesDown++
+		sum.ServicesDown += n
 	case monitor.Paused:
-		sum.ServicesPaused++
+		sum.ServicesPaused += n
 	default:
-		sum.ServicesUnknown++
+		sum.ServicesUnknown += n
 	}
-}
-
-// statusGet is GET /api/status, evaluated live at the time of the request.
-func (s *server) statusGet(e *core.RequestEvent) error {
-	rows, err := loadServices(s.app.DB())
-	if err != nil {
-		return e.InternalServerError("", err)
-	}
-	now := s.now().UTC()
-	sum := statusSummary{Timestamp: iso(now), Results: make([]statusResult, 0, len(rows))}
-	for _, r := range rows {
-		m := r.model()
-		st, _ := monitor.Evaluate(m, now)
-		sum.count(st)
-		res := statusResult{
-			ServiceID: r.ServiceID, ServiceName: r.DisplayName(), Group: r.Group, Status: string(st),
-			LastMessage: r.LastMessage, StalenessThreshold: m.Threshold.Milliseconds(), Timestamp: iso(now),
-		}
-		if !m.LastSeen.IsZero() {
-			seen, since, last := iso(m.LastSeen), now.Sub(m.LastSeen).Milliseconds(), r.LastStatus
-			res.LastSeen, res.TimeSinceLastHeartbeat, res.LastStatus = &seen, &since, &last
-		}
-		sum.Results = append(sum.Results, res)
-	}
-	return writeJSON(e, http.StatusOK, map[string]statusSummary{"summary": sum})
 }
 
 type serviceInfo struct {

@@ -37,6 +37,11 @@ func setSeen(t *testing.T, h *harness, serviceID string, at time.Time, status st
 	if err != nil {
 		t.Fatal(err)
 	}
+	var r alertRow
+	if err := h.app.DB().NewQuery(sqlEngineServices + " WHERE serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID}).One(&r); err != nil {
+		t.Fatal(err)
+	}
+	h.s.alerts.engine.Refresh(engineService(r))
 }
 
 func TestReadRoutesAuth(t *testing.T) {

@@ -28,9 +28,10 @@ type Config struct {
 	KeepSummaries     int  // newest summaries kept
 	KeepIncidentsDays int  // days closed incidents are kept
 
-	FlapLimit   int           // state changes an hour past which a service's alerts become one flapping notice
-	AlertTick   time.Duration // how often transitions are evaluated between staleness crons; 0 turns the ticker off
-	NotifyRetry notify.Policy // how failed notifications are retried
+	FlapLimit int // state changes an hour past which a service's alerts become one flapping notice
+	// ManualEngine leaves the engine's loop off: the tests step it with their own clocks.
+	ManualEngine bool
+	NotifyRetry  notify.Policy // how failed notifications are retried
 
 	DashboardRefresh time.Duration // how often dashboard pages refresh their live regions; 0 means 30 s
 }
@@ -38,7 +39,7 @@ type Config struct {
 // DefaultConfig is the configuration the flags default to.
 func DefaultConfig() Config {
 	return Config{RateLimit: 120, QueueSize: 10000, KeepHeartbeats: 100, KeepLogs: 100, KeepSummaries: 1000, KeepIncidentsDays: 400,
-		FlapLimit: monitor.DefaultFlapLimit, AlertTick: 2 * time.Second, NotifyRetry: notify.DefaultPolicy}
+		FlapLimit: monitor.DefaultFlapLimit, NotifyRetry: notify.DefaultPolicy}
 }
 
 // server is the state shared by the handlers: the hot-path registry, limiter and writer.
@@ -69,6 +70,7 @@ func register(app core.App, cfg *Config) *server {
 	bindServiceDefaults(app)
 	bindPauseHooks(app, s)
 	bindAlertHooks(app, s)
+	bindEngineHooks(app, s)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if err := s.start(); err != nil {
@@ -80,7 +82,9 @@ func register(app core.App, cfg *Config) *server {
 			return err
 		}
 		bindAlertApi(se, s)
-		s.startAlerts()
+		if err := s.startAlerts(); err != nil {
+			return err
+		}
 		return se.Next()
 	})
 	app.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {

@@ -75,8 +75,15 @@ func TestStalenessIncidents(t *testing.T) {
 			}
 		}
 	}
-	if n := h.count("logs", "service = {:id}", dbx.Params{"id": svc.Id}); n != len(steps) {
-		t.Errorf("%d logs, want one per check (%d)", n, len(steps))
+	changes, prev := 0, "unknown"
+	for _, st := range steps {
+		if st.want != prev {
+			changes++
+		}
+		prev = st.want
+	}
+	if n := h.count("logs", "service = {:id}", dbx.Params{"id": svc.Id}); n != changes {
+		t.Errorf("%d logs, want one per change of state (%d), none for a check that changes nothing", n, changes)
 	}
 	if n := h.count("summaries", "", nil); n != len(steps) {
 		t.Errorf("%d summaries, want one per check (%d)", n, len(steps))
@@ -130,9 +137,30 @@ func TestStalenessSummary(t *testing.T) {
 	if sum.Total != 3 || sum.Up != 1 || sum.Down != 1 || sum.Paused != 1 || sum.Created != "2026-11-26 12:00:00.000Z" {
 		t.Errorf("summary %+v", sum)
 	}
+	// The results are the services whose state changed since the last summary.
 	var results []summaryEntry
-	if err := json.Unmarshal([]byte(sum.Results), &results); err != nil || len(results) != 3 || results[1].Status != "down" || *results[1].TimeSinceLastHeartbeat != 600000 {
-		t.Errorf("results %s (%v)", sum.Results, err)
+	if err := json.Unmarshal([]byte(sum.Results), &results); err != nil || len(results) != 3 {
+		t.Fatalf("results %s (%v), want the three services that changed state", sum.Results, err)
+	}
+	byID := map[string]summaryEntry{}
+	for _, r := range results {
+		byID[r.ServiceID] = r
+	}
+	if b := byID["b"]; b.Status != "down" || b.TimeSinceLastHeartbeat == nil || *b.TimeSinceLastHeartbeat != 600000 {
+		t.Errorf("b in the results: %+v, want down, 600000 ms since its beat", b)
+	}
+	if c := byID["c"]; c.Status != "paused" || c.TimeSinceLastHeartbeat != nil {
+		t.Errorf("c in the results: %+v, want paused, never seen", c)
+	}
+	// A minute later nothing changed: the counts again, and no results.
+	if err := h.s.checkStaleness(now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.app.DB().NewQuery("SELECT totalServices, servicesUp, servicesDown, servicesPaused, results, created FROM summaries ORDER BY created DESC LIMIT 1").One(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Total != 3 || sum.Up != 1 || sum.Down != 1 || sum.Paused != 1 || sum.Results != "[]" {
+		t.Errorf("the next summary %+v, want the same counts and no results", sum)
 	}
 }
 
@@ -176,6 +204,16 @@ func TestRetention(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		if err := h.s.checkStaleness(now.Add(time.Duration(i) * time.Minute)); err != nil {
 			t.Fatal(err)
+		}
+	}
+	// Logs are written per change of state: give each service a history of six.
+	for _, svc := range []string{a.Id, b.Id} {
+		for i := range 6 {
+			err := insertRows(h.app.DB(), "logs", []string{"id", "service", "status", "previousStatus", "lastSeen", "timeSinceLastHeartbeat", "stalenessThreshold", "created"},
+				[][]any{{svc[:8] + "log" + itoa(i), svc, "down", "up", "", 0, 300000, dbDate(now.Add(-time.Duration(i+1) * time.Hour))}})
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	// Two closed incidents, one older than 30 days, and one open incident older still.

@@ -92,6 +92,7 @@ func TestPagesStayCleanWithOddBytesInOldRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.reloadEngine()
 	rows := [][]any{
 		{"oddrow000000001", svc.Id, "up", "m\x00sg\xff", "{\"k\":\"v\x00\xff\"}", "10.0.0.\x00", "curl", dbDate(now)},
 		{"oddrow000000002", svc.Id, "up", "esc", `{"k\u0000":"\u0000"}`, "10.0.0.1", "curl", dbDate(now.Add(-time.Second))},

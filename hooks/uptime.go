@@ -71,7 +71,7 @@ func (s *server) uptimeGet(e *core.RequestEvent) error {
 
 // uptimeFor is the /api/uptime answer for one service over n days.
 func uptimeFor(r dashService, h *monitor.History, n int, now time.Time) uptimeReply {
-	_, _, _, hist := liveHistory(r, h, now)
+	hist := historyOf(r, h)
 	days := hist.Timeline(now).Days(n)
 	out := uptimeReply{ServiceID: r.ServiceID, Days: make([]uptimeDay, len(days)), TotalDays: len(days)}
 	for i, d := range days {

@@ -3,12 +3,10 @@ package hooks
 import (
 	"encoding/json"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/pocketbase/dbx"
 )
 
@@ -187,37 +185,6 @@ func showPct(p *float64) any {
 		return "null"
 	}
 	return *p
-}
-
-func TestLiveIncidents(t *testing.T) {
-	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	closed := monitor.Incident{Status: monitor.Down, Span: monitor.Span{Start: t0.Add(-3 * time.Hour), End: t0.Add(-2 * time.Hour)}}
-	openDown := monitor.Incident{Status: monitor.Down, Span: monitor.Span{Start: t0.Add(-time.Hour)}}
-	cases := []struct {
-		name  string
-		incs  []monitor.Incident
-		st    monitor.Status
-		since time.Time
-		want  []monitor.Incident
-	}{
-		{"down, not stored yet: opens", []monitor.Incident{closed}, monitor.Down, t0,
-			[]monitor.Incident{closed, {Status: monitor.Down, Span: monitor.Span{Start: t0}}}},
-		{"down and stored: unchanged", []monitor.Incident{closed, openDown}, monitor.Down, t0, []monitor.Incident{closed, openDown}},
-		{"back up, still open in store: ends when it came back", []monitor.Incident{openDown}, monitor.Up, t0,
-			[]monitor.Incident{{Status: monitor.Down, Span: monitor.Span{Start: openDown.Start, End: t0}}}},
-		{"down became degraded: one ends, the other opens", []monitor.Incident{openDown}, monitor.Degraded, t0,
-			[]monitor.Incident{{Status: monitor.Down, Span: monitor.Span{Start: openDown.Start, End: t0}}, {Status: monitor.Degraded, Span: monitor.Span{Start: t0}}}},
-	}
-	for _, c := range cases {
-		before := slices.Clone(c.incs)
-		got := liveIncidents(c.incs, c.st, c.since)
-		if !slices.Equal(got, c.want) {
-			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
-		}
-		if !slices.Equal(c.incs, before) {
-			t.Errorf("%s: the stored incidents were modified", c.name)
-		}
-	}
 }
 
 // TestUptimeStartsAtFirstBeat: the time between creating a service and its first beat
