@@ -70,20 +70,15 @@ BENCH_PID=
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# cleanup stops a scale still running (scalebench stops its server on
-# SIGTERM... and the server is in its own process group, so it is stopped
-# here too) and removes the work dir.
+# cleanup stops a scale still running and removes the work dir. On SIGTERM
+# scalebench stops its server gracefully and prints what it measured; a
+# server whose scalebench died anyhow gets SIGTERM from the kernel
+# (PR_SET_PDEATHSIG), so no server outlives the bench.
 cleanup() {
 	if [ -n "$BENCH_PID" ] && kill -0 "$BENCH_PID" 2>/dev/null; then
 		kill -TERM "$BENCH_PID" 2>/dev/null || true
 		wait "$BENCH_PID" 2>/dev/null || true
 	fi
-	# A server left behind by a killed scalebench: its pid is in no file, but it
-	# serves from our work dir, so find it by that exact path.
-	local pid
-	for pid in $(pgrep -f -- "--dir $WORK/" 2>/dev/null || true); do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
 	if [ "$KEEP" = 1 ]; then
 		log "work dir kept: $WORK"
 	else
@@ -111,7 +106,7 @@ for n in $SCALES; do
 	log "scale $n services (load $DURATION, idle $IDLE); work dir $WORK/$n"
 	mkdir -p "$WORK/$n"
 	# scalebench bounds itself (--timeout); timeout(1) is the backstop.
-	"${PIN_BENCH[@]}" timeout --signal=TERM --kill-after=2m "$SCALE_TIMEOUT" \
+	${PIN_BENCH[@]+"${PIN_BENCH[@]}"} timeout --signal=TERM --kill-after=2m "$SCALE_TIMEOUT" \
 		"$SCALEBENCH" scale --services "$n" --bin "$SERVER" --work "$WORK/$n" \
 		--import "$IMPORT" --importTimeout "$IMPORT_TIMEOUT" --rate "$RATE" --inflight "$INFLIGHT" \
 		--duration "$DURATION" --idle "$IDLE" --settle "$SETTLE" --repeat "$REPEAT" \

@@ -36,20 +36,28 @@ type loadResult struct {
 	Scheduled int64   `json:"scheduled"`
 	// Dropped are beats not sent because inflight were outstanding: the
 	// server (or the generator) could not keep up with the rate.
-	Dropped     int64   `json:"dropped"`
-	OK          int64   `json:"ok"`
-	Errors      int64   `json:"errors"`
-	FirstError  string  `json:"firstError,omitempty"`
-	AchievedPS  float64 `json:"achievedPerSec"`
-	P50Ms       float64 `json:"p50Ms"`
-	P99Ms       float64 `json:"p99Ms"`
-	MaxMs       float64 `json:"maxMs"`
+	Dropped    int64   `json:"dropped"`
+	OK         int64   `json:"ok"`
+	Errors     int64   `json:"errors"`
+	FirstError string  `json:"firstError,omitempty"`
+	AchievedPS float64 `json:"achievedPerSec"`
+	P50Ms      float64 `json:"p50Ms"`
+	P99Ms      float64 `json:"p99Ms"`
+	MaxMs      float64 `json:"maxMs"`
+	// MaxAtS is when the slowest beat was due, in seconds into the run.
+	MaxAtS      float64 `json:"maxAtS"`
 	MinuteMarks int     `json:"minuteBoundaries"`
 	// BoundaryMaxMs is the slowest beat scheduled from 1 s before to 5 s
-	// after a wall-clock minute boundary, when minute crons run.
-	BoundaryMaxMs float64 `json:"boundaryMaxMs"`
-	// FirstServiceCycle is whether every service got at least one beat.
+	// after a wall-clock minute boundary, when minute crons run;
+	// OffBoundaryP99Ms the p99 of all the others.
+	BoundaryMaxMs    float64 `json:"boundaryMaxMs"`
+	OffBoundaryP99Ms float64 `json:"offBoundaryP99Ms"`
+	// EveryService is whether every service got at least one beat.
 	EveryService bool `json:"everyService"`
+	// FirstBeats counts acknowledged beats that were their service's first
+	// of the run: a service's first beat changes its state (unknown to up),
+	// the ones after mostly do not.
+	FirstBeats int64 `json:"firstBeats"`
 }
 
 // newHTTPClient is a keep-alive client for loopback traffic, no proxy.
@@ -74,6 +82,31 @@ func newHTTPClient(conns int, timeout time.Duration) *http.Client {
 type beatSample struct {
 	sched time.Time
 	lat   time.Duration
+	svc   int32
+}
+
+// warmUp opens up to conns keep-alive connections to the server with
+// concurrent GET /api/health, so the measured beats do not pay for dialing.
+func warmUp(ctx context.Context, client *http.Client, baseURL string, conns int) {
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/api/health", nil)
+			if err != nil {
+				return
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return
+			}
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				resp.Body.Close()
+				return
+			}
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
 }
 
 // runLoad sends beats open loop until duration has passed or ctx ends.
@@ -81,6 +114,7 @@ func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 	client := newHTTPClient(cfg.inflight, cfg.timeout)
 	defer client.CloseIdleConnections()
 	url := cfg.baseURL + "/api/heartbeat"
+	warmUp(ctx, client, cfg.baseURL, min(cfg.inflight, 64))
 
 	type job struct {
 		n     int64
@@ -97,14 +131,15 @@ func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 	for w := range cfg.inflight {
 		wg.Go(func() {
 			for j := range jobs {
-				lat, err := sendBeat(hard, client, url, int(j.n%int64(cfg.services)), j.sched)
+				svc := int(j.n % int64(cfg.services))
+				lat, err := sendBeat(hard, client, url, svc, j.sched)
 				outstanding.Add(-1)
 				if err != nil {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 					continue
 				}
-				samples[w] = append(samples[w], beatSample{sched: j.sched, lat: lat})
+				samples[w] = append(samples[w], beatSample{sched: j.sched, lat: lat, svc: int32(svc)})
 			}
 		})
 	}
@@ -154,12 +189,27 @@ func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 	}
 	lats := make([]time.Duration, len(all))
 	var boundaryMax time.Duration
+	var off []time.Duration
+	var slowest beatSample
+	seen := make([]bool, cfg.services)
 	for i, s := range all {
+		if !seen[s.svc] {
+			seen[s.svc] = true
+			res.FirstBeats++
+		}
 		lats[i] = s.lat
-		if nearMinuteBoundary(s.sched) && s.lat > boundaryMax {
+		if s.lat > slowest.lat {
+			slowest = s
+		}
+		switch {
+		case !nearMinuteBoundary(s.sched):
+			off = append(off, s.lat)
+		case s.lat > boundaryMax:
 			boundaryMax = s.lat
 		}
 	}
+	slices.Sort(off)
+	res.OffBoundaryP99Ms = msOf(percentile(off, 99))
 	slices.Sort(lats)
 	res.P50Ms = msOf(percentile(lats, 50))
 	res.P99Ms = msOf(percentile(lats, 99))
@@ -167,6 +217,9 @@ func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 		res.MaxMs = msOf(lats[len(lats)-1])
 	}
 	res.BoundaryMaxMs = msOf(boundaryMax)
+	if slowest.lat > 0 {
+		res.MaxAtS = math.Round(slowest.sched.Sub(start).Seconds()*10) / 10
+	}
 	return res
 }
 

@@ -194,6 +194,9 @@ func TestProcParsers(t *testing.T) {
 func TestRunLoadSendsEveryScheduledBeat(t *testing.T) {
 	var hits, badKey atomic.Int64
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/health" {
+			return // the warm-up
+		}
 		hits.Add(1)
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -208,18 +211,25 @@ func TestRunLoadSendsEveryScheduledBeat(t *testing.T) {
 		}
 	}))
 	defer ok.Close()
-	res := runLoad(context.Background(), loadConfig{baseURL: ok.URL, services: 7, rate: 200, duration: time.Second, inflight: 32, timeout: 5 * time.Second})
+	res := runLoad(context.Background(), loadConfig{baseURL: ok.URL, services: 7, rate: 200, duration: time.Second, inflight: 256, timeout: 5 * time.Second})
 	if res.Scheduled != 200 || res.OK != 200 || res.Dropped != 0 || res.Errors != 0 || hits.Load() != 200 {
 		t.Errorf("scheduled %d ok %d dropped %d errors %d hits %d; want 200 sent and acknowledged", res.Scheduled, res.OK, res.Dropped, res.Errors, hits.Load())
 	}
+	t.Logf("against a stub: p50 %.2f ms, p99 %.2f ms, max %.2f ms", res.P50Ms, res.P99Ms, res.MaxMs)
 	if badKey.Load() != 0 {
 		t.Errorf("%d beats carried the wrong key", badKey.Load())
+	}
+	if res.FirstBeats != 7 {
+		t.Errorf("first beats %d, want 7 (one per service)", res.FirstBeats)
 	}
 	if res.P50Ms <= 0 || res.P99Ms < res.P50Ms || res.MaxMs < res.P99Ms || !res.EveryService {
 		t.Errorf("latency p50 %v p99 %v max %v, every service %v", res.P50Ms, res.P99Ms, res.MaxMs, res.EveryService)
 	}
 
 	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/health" {
+			return
+		}
 		http.Error(w, `{"error":"Invalid API key"}`, http.StatusUnauthorized)
 	}))
 	defer bad.Close()
@@ -258,11 +268,12 @@ func TestChecksJudgeTheIssueTargets(t *testing.T) {
 	badLoad.P99Ms, badLoad.DurationS, badLoad.MinuteMarks = 12, 20, 0
 	bad := good
 	bad.Load = &badLoad
+	bad.IdleAfterCPUPct = 2.5 // idle before the load was fine, after it not
 	got := map[string]verdict{}
 	for _, c := range checks(bad) {
 		got[c.What] = c.Result
 	}
-	for what, want := range map[string]verdict{"p99 at 300/s": miss, "300 beats/s for 3 min": miss, "load spans minute boundaries": miss, "max at 300/s": pass, "import 100k": pass} {
+	for what, want := range map[string]verdict{"p99 at 300/s": miss, "300 beats/s for 3 min": miss, "load spans minute boundaries": miss, "max at 300/s": pass, "import 100k": pass, "idle CPU (worse of before/after load)": miss} {
 		if got[what] != want {
 			t.Errorf("%s = %s, want %s", what, got[what], want)
 		}

@@ -284,7 +284,9 @@ func (h *hookReceiver) close() error {
 
 // alertResult is the delay of a down alert after its service's deadline.
 type alertResult struct {
-	ThresholdS int `json:"thresholdS"`
+	// StartS is when the probe began, in seconds into the load.
+	StartS     float64 `json:"startS"`
+	ThresholdS int     `json:"thresholdS"`
 	// QueuedMs is the notification row's created time minus the deadline
 	// (last beat + stalenessThreshold), both by the server's clock.
 	QueuedMs float64 `json:"queuedMs"`

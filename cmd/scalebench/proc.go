@@ -128,8 +128,9 @@ func startServer(bin, dir, addr, cpu, logPath string, extra []string) (*server, 
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: a Ctrl-C of the bench reaches it through the
-	// bench's cleanup, never half-way through a measurement.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// bench's own graceful stop, never half-way through a measurement. And
+	// SIGTERM when the bench dies, however it dies: no server outlives it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	s := &server{cmd: cmd, log: logf, done: make(chan struct{})}
 	s.started = time.Now()
 	if err := cmd.Start(); err != nil {
@@ -190,6 +191,7 @@ func (s *server) stop(grace time.Duration) (time.Duration, error) {
 func runCommand(ctx context.Context, argv []string, rssLimitKB int64, tail *tailBuffer) (time.Duration, int64, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = tail, tail
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, 0, fmt.Errorf("scalebench: run %s: %w", argv[0], err)

@@ -41,6 +41,9 @@ type scaleResult struct {
 	IdleWindowS  float64 `json:"idleWindowS,omitempty"`
 	IdleCPUPct   float64 `json:"idleCPUPct"`
 	RSSIdleMB    float64 `json:"rssIdleMB,omitempty"`
+	// IdleAfterCPUPct is idle CPU again after the load, with the beaten
+	// services' deadlines pending (0 when not measured).
+	IdleAfterCPUPct float64 `json:"idleAfterCPUPct"`
 
 	Load        *loadResult  `json:"load,omitempty"`
 	LoadCPUPct  float64      `json:"loadCPUPct"`
@@ -138,7 +141,8 @@ func checks(r scaleResult) []check {
 		add("300 beats/s for 3 min", "no drop, no error", rateText(l), judge(loaded, ok))
 		add("p99 at 300/s", fmt.Sprintf("< %.0f ms", targetP99100kMs), msText(l, func(l *loadResult) float64 { return l.P99Ms }), judge(loaded, loaded && l.P99Ms < targetP99100kMs))
 		add("max at 300/s", fmt.Sprintf("< %.0f ms", targetMax100kMs), msText(l, func(l *loadResult) float64 { return l.MaxMs }), judge(loaded, loaded && l.MaxMs < targetMax100kMs))
-		add("idle CPU", fmt.Sprintf("< %.0f %% of a core", targetIdleCPUPct), pctText(r.IdleCPUPct, r.IdleWindowS > 0), judge(r.IdleWindowS > 0, r.IdleCPUPct < targetIdleCPUPct))
+		idle := max(r.IdleCPUPct, r.IdleAfterCPUPct) // the worse of before and after the load
+		add("idle CPU (worse of before/after load)", fmt.Sprintf("< %.0f %% of a core", targetIdleCPUPct), pctText(idle, r.IdleWindowS > 0), judge(r.IdleWindowS > 0, idle < targetIdleCPUPct))
 	case 1_000_000:
 		started := r.StartStatusS > 0
 		add("start-up", fmt.Sprintf("< %.0f s", targetStart1MS), secText(r.StartStatusS, started), judge(started, r.StartStatusS < targetStart1MS))
@@ -277,19 +281,23 @@ func printScale(w io.Writer, r scaleResult) {
 		add("start-up to /api/status 200", fmt.Sprintf("%.2f s (RSS then %.1f MB)", r.StartStatusS, r.RSSStartMB))
 	}
 	if r.IdleWindowS > 0 {
-		add("idle CPU", fmt.Sprintf("%.2f %% of a core over %.0f s (RSS %.1f MB)", r.IdleCPUPct, r.IdleWindowS, r.RSSIdleMB))
+		add("idle CPU, before any beat", fmt.Sprintf("%.2f %% of a core over %.0f s (RSS %.1f MB)", r.IdleCPUPct, r.IdleWindowS, r.RSSIdleMB))
 	}
 	if l := r.Load; l != nil {
 		add("steady load", fmt.Sprintf("%.0f beats/s open loop for %.0f s over %s services, %d minute boundaries",
 			l.Rate, l.DurationS, humanCount(l.Services), l.MinuteMarks))
-		add("  sent / ok / dropped / errors", fmt.Sprintf("%d / %d / %d / %d (%.1f/s achieved)", l.Scheduled-l.Dropped, l.OK, l.Dropped, l.Errors, l.AchievedPS))
+		add("  sent / ok / dropped / errors", fmt.Sprintf("%d / %d / %d / %d (%.1f/s achieved; %d were a service's first beat of the run)",
+			l.Scheduled-l.Dropped, l.OK, l.Dropped, l.Errors, l.AchievedPS, l.FirstBeats))
 		if l.FirstError != "" {
 			add("  first error", l.FirstError)
 		}
-		add("  latency p50 / p99 / max", fmt.Sprintf("%.2f / %.2f / %.2f ms", l.P50Ms, l.P99Ms, l.MaxMs))
-		add("  max near minute boundaries", fmt.Sprintf("%.2f ms", l.BoundaryMaxMs))
+		add("  latency p50 / p99 / max", fmt.Sprintf("%.2f / %.2f / %.2f ms (the slowest due at +%.1f s)", l.P50Ms, l.P99Ms, l.MaxMs, l.MaxAtS))
+		add("  max near minute boundaries (-1 s..+5 s)", fmt.Sprintf("%.2f ms; p99 away from them %.2f ms", l.BoundaryMaxMs, l.OffBoundaryP99Ms))
 		add("  server CPU under load", fmt.Sprintf("%.1f %% of a core", r.LoadCPUPct))
 		add("  RSS under load (peak sampled)", fmt.Sprintf("%.1f MB", r.RSSLoadMB))
+	}
+	if r.IdleAfterCPUPct > 0 {
+		add("idle CPU, after the load", fmt.Sprintf("%.2f %% of a core (deadlines of the beaten services pending)", r.IdleAfterCPUPct))
 	}
 	if r.HWMMB > 0 {
 		add("VmHWM (peak RSS of the server)", fmt.Sprintf("%.1f MB", r.HWMMB))
@@ -301,8 +309,8 @@ func printScale(w io.Writer, r scaleResult) {
 		add("GET / overview (logged in)", fmt.Sprintf("%.1f ms median, %s", r.OverviewMs, humanBytes(r.OverviewB)))
 	}
 	if a := r.Alert; a != nil {
-		v := fmt.Sprintf("threshold %d s: row queued %+.0f ms, seen by poll %+.0f ms, webhook %+.0f ms after the deadline",
-			a.ThresholdS, a.QueuedMs, a.SeenMs, a.WebhookMs)
+		v := fmt.Sprintf("probe created at +%.1f s into the load, threshold %d s: row queued %+.0f ms, seen by poll %+.0f ms, webhook %+.0f ms after the deadline",
+			a.StartS, a.ThresholdS, a.QueuedMs, a.SeenMs, a.WebhookMs)
 		if a.Error != "" {
 			v = "FAILED: " + a.Error
 		}

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -111,7 +114,11 @@ func scaleCmd(args []string) error {
 			defer os.RemoveAll(dir)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// SIGINT and SIGTERM end the run early but cleanly: the server is
+	// stopped and what was measured is still printed.
+	sctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sctx, timeout)
 	defer cancel()
 	r := runScale(ctx, c)
 	printScale(os.Stdout, r)
@@ -245,21 +252,11 @@ func runScale(ctx context.Context, c scaleConfig) scaleResult {
 		if err := sleepCtx(ctx, c.settle); err != nil {
 			return err
 		}
-		cpu0, err := procCPU(srv.pid())
+		pct, wall, err := idleCPU(ctx, srv.pid(), c.idle)
 		if err != nil {
 			return err
 		}
-		t0 := time.Now()
-		if err := sleepCtx(ctx, c.idle); err != nil {
-			return err
-		}
-		cpu1, err := procCPU(srv.pid())
-		if err != nil {
-			return err
-		}
-		wall := time.Since(t0)
-		r.IdleWindowS = wall.Seconds()
-		r.IdleCPUPct = float64(cpu1-cpu0) / float64(wall) * 100
+		r.IdleWindowS, r.IdleCPUPct = wall.Seconds(), pct
 		r.RSSIdleMB = rssMB(srv.pid(), "VmRSS")
 		return alive()
 	}); err != nil {
@@ -314,6 +311,19 @@ func runScale(ctx context.Context, c scaleConfig) scaleResult {
 	}); err != nil {
 		if err := alive(); err != nil {
 			return u.stop("GET / overview", err)
+		}
+	}
+	// Idle again, now that the beaten services have deadlines pending.
+	if err := u.step("idle after the load", func() error {
+		if err := sleepCtx(ctx, c.settle); err != nil {
+			return err
+		}
+		pct, _, err := idleCPU(ctx, srv.pid(), c.idle)
+		r.IdleAfterCPUPct = pct
+		return errors.Join(err, alive())
+	}); err != nil {
+		if err := alive(); err != nil {
+			return u.stop("idle after the load", err)
 		}
 	}
 	r.HWMMB = rssMB(srv.pid(), "VmHWM")
@@ -435,6 +445,7 @@ func loadPhase(ctx context.Context, c scaleConfig, r *scaleResult, srv *server, 
 	var alert alertResult
 	var alertErr error
 	prober := make(chan struct{})
+	loadStart := time.Now()
 	go func() {
 		defer close(prober)
 		// Into the load, so the alert is timed while beats flow.
@@ -442,7 +453,9 @@ func loadPhase(ctx context.Context, c scaleConfig, r *scaleResult, srv *server, 
 			alertErr = err
 			return
 		}
+		began := time.Since(loadStart).Seconds()
 		alert, alertErr = measureAlert(lctx, api, hook, c.alertThreshold, c.alertWait)
+		alert.StartS = math.Round(began*10) / 10
 	}()
 	cpu0, cerr0 := procCPU(srv.pid())
 	t0 := time.Now()
@@ -463,6 +476,24 @@ func loadPhase(ctx context.Context, c scaleConfig, r *scaleResult, srv *server, 
 	}
 	r.Alert = &alert
 	return errors.Join(sampleErr, alertErr)
+}
+
+// idleCPU measures pid's CPU use over window, as a percentage of a core.
+func idleCPU(ctx context.Context, pid int, window time.Duration) (float64, time.Duration, error) {
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	t0 := time.Now()
+	if err := sleepCtx(ctx, window); err != nil {
+		return 0, 0, err
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	wall := time.Since(t0)
+	return float64(cpu1-cpu0) / float64(wall) * 100, wall, nil
 }
 
 // rssMB reads a memory figure of pid in MB (0 when it cannot).
