@@ -441,28 +441,3 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met in time")
 }
-
-func TestAlertQueriesUseIndexes(t *testing.T) {
-	h := newHarness(t)
-	queries := map[string]string{
-		"due notifications": `SELECT n.id FROM notifications n JOIN channels c ON c.id = n.channel
-			WHERE n.status = 'pending' AND n.nextAttemptAt <= '2026' AND NOT EXISTS (SELECT 1 FROM notifications p WHERE n.incident != ''
-			AND p.incident = n.incident AND p.channel = n.channel AND p.status = 'pending' AND p.rowid < n.rowid) ORDER BY n.nextAttemptAt, n.rowid LIMIT 50`,
-		"open and recent incidents": "SELECT id FROM incidents WHERE endedAt = '' OR endedAt > '2026'",
-		"flapping notices":          "SELECT service, MAX(created) FROM notifications WHERE event = 'flapping' AND created > '2026' GROUP BY service",
-		"recent alerts":             "SELECT id FROM alerts WHERE created > '2026' ORDER BY created DESC, rowid DESC LIMIT 20",
-	}
-	for name, q := range queries {
-		var plan []struct {
-			Detail string `db:"detail"`
-		}
-		if err := h.app.DB().NewQuery("EXPLAIN QUERY PLAN " + q).All(&plan); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for _, p := range plan {
-			if strings.HasPrefix(p.Detail, "SCAN n") || strings.HasPrefix(p.Detail, "SCAN incidents") || strings.HasPrefix(p.Detail, "SCAN notifications") || strings.HasPrefix(p.Detail, "SCAN alerts") {
-				t.Errorf("%s: full scan: %s", name, p.Detail)
-			}
-		}
-	}
-}

@@ -24,7 +24,7 @@ type harness struct {
 
 func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 	t.Helper()
-	app, err := tests.NewTestApp(migratedDir(t)) // a clone of the migrated template
+	app, err := newTestApp(t) // a clone of the migrated template
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -276,38 +276,3 @@ func TestRetentionInBatches(t *testing.T) {
 		t.Errorf("%d heartbeats left, want 10", got)
 	}
 }
-
-// TestQueriesUseIndexes runs EXPLAIN QUERY PLAN on every query that filters or orders a
-// table that grows, and fails on a full scan.
-func TestQueriesUseIndexes(t *testing.T) {
-	h := newHarness(t)
-	queries := map[string]string{
-		"service by serviceId":         "SELECT " + serviceColumns + " FROM services WHERE serviceId = 'x'",
-		"logs of a service":            "SELECT status FROM logs WHERE service = 'x' ORDER BY created DESC, rowid DESC LIMIT 10",
-		"prune heartbeats":             "SELECT rowid FROM heartbeats WHERE service = 'x' ORDER BY created DESC, rowid DESC LIMIT 1000 OFFSET 100",
-		"prune logs":                   "SELECT rowid FROM logs WHERE service = 'x' ORDER BY created DESC, rowid DESC LIMIT 1000 OFFSET 100",
-		"prune summaries":              "SELECT rowid FROM summaries ORDER BY created DESC, rowid DESC LIMIT 1000 OFFSET 100",
-		"prune incidents":              "SELECT rowid FROM incidents WHERE endedAt != '' AND endedAt < '2026' LIMIT 1000",
-		"open incident of a service":   "SELECT * FROM incidents WHERE service = 'x' AND endedAt = ''",
-		"incidents of a service":       "SELECT * FROM incidents WHERE service = 'x' ORDER BY startedAt",
-		"heartbeats of a service":      "SELECT * FROM heartbeats WHERE service = 'x' ORDER BY created DESC LIMIT 20",
-		"lastSeen update by record id": "SELECT id FROM services WHERE id = 'x'",
-	}
-	for name, q := range queries {
-		var plan []struct {
-			Detail string `db:"detail"`
-		}
-		if err := h.app.DB().NewQuery("EXPLAIN QUERY PLAN " + q).All(&plan); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var details []string
-		for _, p := range plan {
-			details = append(details, p.Detail)
-		}
-		all := strings.Join(details, "; ")
-		t.Logf("%s: %s", name, all)
-		if !strings.Contains(all, "USING") || strings.Contains(all, "TEMP B-TREE") || (strings.Contains(all, "SCAN ") && !strings.Contains(all, "USING INDEX") && !strings.Contains(all, "COVERING INDEX")) {
-			t.Errorf("%s: plan %q does not use an index", name, all)
-		}
-	}
-}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 )
 
@@ -29,6 +30,17 @@ var template struct {
 	once sync.Once
 	dir  string
 	err  error
+}
+
+// newTestApp returns an app cloned from the migrated template. A test that registered
+// a recorder in sqlRecorders gets an app whose every connection reports to it.
+func newTestApp(t *testing.T) (*tests.TestApp, error) {
+	t.Helper()
+	cfg := core.BaseAppConfig{DataDir: migratedDir(t), EncryptionEnv: "pb_test_env"}
+	if rec, ok := sqlRecorders.Load(t); ok {
+		cfg.DBConnect = rec.(*sqlRecorder).connect
+	}
+	return tests.NewTestAppWithConfig(cfg)
 }
 
 // migratedDir returns the template data dir for tests.NewTestApp.
