@@ -60,7 +60,30 @@ type Beat struct {
 
 type job struct {
 	beats []Beat
+	op    Op    // or, instead of beats, work to run in the batch's transaction
+	opErr error // what op returned in the last attempt
 	done  chan error
+}
+
+// Op is work that runs inside one of the writer's transactions, beside the beats of its
+// batch, so it is committed as durably as they are and in order with them (the engine's
+// transitions go through it). It runs under a savepoint: an Op that fails is undone
+// alone, and the beats and other Ops of its batch are still committed. An Op may run
+// more than once when its batch's transaction is tried again, each time on a fresh
+// transaction, so it must not keep state of its own between runs.
+type Op func(tx *sql.Tx) error
+
+// Do runs op in the writer's next transaction and returns once that has committed: nil,
+// op's own error (op then changed nothing), or the transaction's error.
+func (w *Writer) Do(ctx context.Context, op Op) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ingest: do: %w", err)
+	}
+	j := &job{op: op, done: make(chan error, 1)}
+	if err := w.enqueue(j); err != nil {
+		return err
+	}
+	return <-j.done
 }
 
 // Writer commits beats to SQLite from one goroutine, many beats per transaction (group
@@ -175,6 +198,9 @@ func (w *Writer) enqueue(j *job) error {
 		return ErrClosed
 	}
 	n := int64(len(j.beats))
+	if j.op != nil {
+		n = 1
+	}
 	if w.queued.Add(n) > w.maxQueue {
 		w.queued.Add(-n)
 		return ErrQueueFull
@@ -266,6 +292,13 @@ func (w *Writer) run() {
 			err = w.commitRetrying(batch)
 		}
 		for _, b := range batch {
+			if b.op != nil {
+				w.queued.Add(-1)
+				if err == nil {
+					b.done <- b.opErr
+					continue
+				}
+			}
 			w.queued.Add(-int64(len(b.beats)))
 			b.done <- err
 		}
@@ -554,6 +587,9 @@ func (w *Writer) commitTx(batch []*job, due map[string]lastBeat, now time.Time) 
 			}
 		}
 	}
+	if err := runOps(tx, batch); err != nil {
+		return err
+	}
 	for id, at := range keysUsed {
 		if _, err := tx.Exec("UPDATE api_keys SET lastUsedAt = ? WHERE id = ?", at.UTC().Format(DateLayout), id); err != nil {
 			return fmt.Errorf("ingest: update key: %w", err)
@@ -575,6 +611,56 @@ func (w *Writer) commitTx(batch []*job, due map[string]lastBeat, now time.Time) 
 		st.writtenAt, st.status = now, l.status
 		if st.pending != nil && !st.pending.at.After(l.at) {
 			st.pending = nil
+		}
+	}
+	return nil
+}
+
+// InsertRows inserts rows into table in multi-row statements inside tx, with every value
+// bound: for Ops that write more than beats.
+func InsertRows(tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	const perStatement = 100
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = `"` + c + `"`
+	}
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	for start := 0; start < len(rows); start += perStatement {
+		chunk := rows[start:min(start+perStatement, len(rows))]
+		args := make([]any, 0, len(chunk)*len(cols))
+		for _, r := range chunk {
+			if len(r) != len(cols) {
+				return fmt.Errorf("ingest: insert %s: %d values for %d columns", table, len(r), len(cols))
+			}
+			args = append(args, r...)
+		}
+		q := "INSERT INTO " + table + " (" + strings.Join(quoted, ",") + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", len(chunk)), ",")
+		if _, err := tx.Exec(q, args...); err != nil {
+			return fmt.Errorf("ingest: insert %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// runOps runs the batch's Ops in tx, each under its own savepoint: a failing Op is rolled
+// back alone and keeps its error for its caller. Only a failure of the savepoint
+// statements themselves fails the transaction.
+func runOps(tx *sql.Tx, batch []*job) error {
+	for _, j := range batch {
+		if j.op == nil {
+			continue
+		}
+		if _, err := tx.Exec("SAVEPOINT writer_op"); err != nil {
+			return fmt.Errorf("ingest: savepoint: %w", err)
+		}
+		j.opErr = j.op(tx)
+		if j.opErr != nil {
+			if _, err := tx.Exec("ROLLBACK TO writer_op"); err != nil {
+				return fmt.Errorf("ingest: roll back op: %w", err)
+			}
+		}
+		if _, err := tx.Exec("RELEASE writer_op"); err != nil {
+			return fmt.Errorf("ingest: release savepoint: %w", err)
 		}
 	}
 	return nil
