@@ -77,7 +77,7 @@ func (s *server) loadEngine() error {
 	e := engine.New(engine.Config{
 		StartedAt: s.alerts.startedAt, FlapLimit: s.cfg.FlapLimit, Now: func() time.Time { return s.now().UTC() },
 		NewID: ingest.NewID, Logger: s.app.Logger(),
-		Sink: engineSink{app: s.app, committed: s.alerts.changes.add, queued: func(int) { s.wakeNotifier() }},
+		Sink: engineSink{app: s.app, writer: s.writer, committed: s.alerts.changes.add, queued: func(int) { s.wakeNotifier() }},
 	})
 	e.Load(svcs, subs, wins)
 	s.alerts.engine = e

@@ -1,6 +1,8 @@
 package hooks
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -100,76 +102,57 @@ func engineService(r alertRow) engine.Service {
 }
 
 // engineSink commits the engine's transitions: each service's new state, its incidents,
-// one staleness log row per change, and one pending notification per notice and channel,
-// all in one transaction, so a notification exists exactly when the change it tells of
-// does.
+// one staleness log row per change, and one pending notification per notice and channel.
+// They go through the ingest writer as one Op, in the same group-committed transactions
+// as the beats: a notification exists exactly when the change it tells of does, and a
+// transition is as durable as the beat that caused it.
 type engineSink struct {
 	app       core.App
+	writer    *ingest.Writer
 	committed func(now time.Time, ts []engine.Transition) // told what each commit stored
 	queued    func(n int)                                 // told how many notifications a commit queued
 }
 
 // Statements of a transition's commit.
 const (
-	sqlSetStatus       = "UPDATE services SET status = {:st}, statusChangedAt = {:at} WHERE id = {:id}"
-	sqlCloseIncident   = "UPDATE incidents SET endedAt = {:at}, updated = {:now} WHERE id = {:id}"
-	sqlMarkAlerted     = "UPDATE incidents SET alertedAt = {:now}, updated = {:now} WHERE id = {:id}"
-	sqlMarkReminded    = "UPDATE incidents SET remindedAt = {:now}, updated = {:now} WHERE id = {:id}"
-	incidentColumnList = "id, service, status, cause, startedAt, endedAt, alertedAt, remindedAt, created, updated"
+	sqlSetStatus     = "UPDATE services SET status = ?, statusChangedAt = ? WHERE id = ?"
+	sqlCloseIncident = "UPDATE incidents SET endedAt = ?, updated = ? WHERE id = ?"
+	sqlMarkAlerted   = "UPDATE incidents SET alertedAt = ?, updated = ? WHERE id = ?"
+	sqlMarkReminded  = "UPDATE incidents SET remindedAt = ?, updated = ? WHERE id = ?"
 )
 
 var (
-	incidentColumns = strings.Split(incidentColumnList, ", ")
+	incidentColumns = []string{"id", "service", "status", "cause", "startedAt", "endedAt", "alertedAt", "remindedAt", "created", "updated"}
 	logColumns      = []string{"id", "service", "status", "previousStatus", "lastSeen", "timeSinceLastHeartbeat", "stalenessThreshold", "created"}
 )
 
-// Commit stores ts in one transaction.
+// transitionRows is what a commit of transitions writes.
+type transitionRows struct {
+	updates                [][]any // a statement, then its arguments
+	incidents, logs, notes [][]any
+}
+
+// Commit stores ts in one transaction of the writer.
 func (k engineSink) Commit(now time.Time, ts []engine.Transition) error {
-	queued := 0
-	err := k.app.RunInTransaction(func(tx core.App) error {
-		appURL := strings.TrimRight(tx.Settings().Meta.AppURL, "/")
-		var incs, logs, notes [][]any
-		for _, t := range ts {
-			if err := k.transition(tx.DB(), t, now); err != nil {
-				return err
-			}
-			d, r := t.Decision, t.Service
-			if d.Open {
-				alerted := ""
-				if d.AlertNew {
-					alerted = dbDate(now)
-				}
-				incs = append(incs, []any{t.Incident, r.ID, string(d.Status), string(d.Cause), dbDate(d.Since), "", alerted, "", dbDate(now), dbDate(now)})
-			}
-			if d.Changed {
-				var sinceMs int64 // the column is NOT NULL; an empty lastSeen says "never"
-				if !r.Model.LastSeen.IsZero() {
-					sinceMs = now.Sub(r.Model.LastSeen).Milliseconds()
-				}
-				logs = append(logs, []any{ingest.NewID(now), r.ID, string(d.Status), string(r.State), dbDate(r.Model.LastSeen), sinceMs, d.Model.Threshold.Milliseconds(), dbDate(now)})
-			}
-			for _, n := range d.Notices {
-				msg := engineMessage(t, n, now, appURL)
-				body, err := json.Marshal(msg)
-				if err != nil {
-					return fmt.Errorf("hooks: encode notification: %w", err)
-				}
-				for _, ch := range n.Channels {
-					notes = append(notes, []any{ingest.NewID(now), ch, msg.IncidentID, r.ID, "", string(n.Event), notify.StatusPending, 0, "",
-						"", dbDate(now), string(body), dbDate(now), dbDate(now)})
-				}
+	rows, err := k.rows(now, ts)
+	if err != nil {
+		return err
+	}
+	err = k.writer.Do(context.Background(), func(tx *sql.Tx) error {
+		for _, u := range rows.updates {
+			if _, err := tx.Exec(u[0].(string), u[1:]...); err != nil {
+				return fmt.Errorf("hooks: %s: %w", u[0], err)
 			}
 		}
-		for _, batch := range []struct {
+		for _, b := range []struct {
 			table string
 			cols  []string
 			rows  [][]any
-		}{{"incidents", incidentColumns, incs}, {"logs", logColumns, logs}, {"notifications", notificationColumns, notes}} {
-			if err := insertRows(tx.DB(), batch.table, batch.cols, batch.rows); err != nil {
+		}{{"incidents", incidentColumns, rows.incidents}, {"logs", logColumns, rows.logs}, {"notifications", notificationColumns, rows.notes}} {
+			if err := ingest.InsertRows(tx, b.table, b.cols, b.rows); err != nil {
 				return err
 			}
 		}
-		queued = len(notes)
 		return nil
 	})
 	if err != nil {
@@ -178,47 +161,62 @@ func (k engineSink) Commit(now time.Time, ts []engine.Transition) error {
 	if k.committed != nil {
 		k.committed(now, ts)
 	}
-	if queued > 0 && k.queued != nil {
-		k.queued(queued)
+	if len(rows.notes) > 0 && k.queued != nil {
+		k.queued(len(rows.notes))
 	}
 	return nil
 }
 
-// transition runs a transition's updates: the service's state, the incident it closes,
-// the alert and reminder marks.
-func (k engineSink) transition(db dbx.Builder, t engine.Transition, now time.Time) error {
-	d, r := t.Decision, t.Service
-	exec := func(q string, p dbx.Params) error {
-		_, err := db.NewQuery(q).Bind(p).Execute()
-		return err
-	}
-	if d.Changed {
-		if err := exec(sqlSetStatus, dbx.Params{"st": string(d.Status), "at": dbDate(d.Since), "id": r.ID}); err != nil {
-			return fmt.Errorf("hooks: update status: %w", err)
+// rows works out what committing ts writes.
+func (k engineSink) rows(now time.Time, ts []engine.Transition) (transitionRows, error) {
+	var out transitionRows
+	at := dbDate(now)
+	appURL := strings.TrimRight(k.app.Settings().Meta.AppURL, "/")
+	for _, t := range ts {
+		d, r := t.Decision, t.Service
+		if d.Changed {
+			out.updates = append(out.updates, []any{sqlSetStatus, string(d.Status), dbDate(d.Since), r.ID})
+			var sinceMs int64 // the column is NOT NULL; an empty lastSeen says "never"
+			if !r.Model.LastSeen.IsZero() {
+				sinceMs = now.Sub(r.Model.LastSeen).Milliseconds()
+			}
+			out.logs = append(out.logs, []any{ingest.NewID(now), r.ID, string(d.Status), string(r.State), dbDate(r.Model.LastSeen), sinceMs, d.Model.Threshold.Milliseconds(), at})
 		}
-	}
-	if c := d.Close; c != nil {
-		end := d.Since
-		if end.Before(c.StartedAt) {
-			end = c.StartedAt
+		if c := d.Close; c != nil {
+			end := d.Since
+			if end.Before(c.StartedAt) {
+				end = c.StartedAt
+			}
+			out.updates = append(out.updates, []any{sqlCloseIncident, dbDate(end), at, c.ID})
 		}
-		if err := exec(sqlCloseIncident, dbx.Params{"at": dbDate(end), "now": dbDate(now), "id": c.ID}); err != nil {
-			return fmt.Errorf("hooks: close incident: %w", err)
+		if r.Open != nil && d.Close == nil {
+			if d.AlertOpen {
+				out.updates = append(out.updates, []any{sqlMarkAlerted, at, at, r.Open.ID})
+			}
+			if d.Remind {
+				out.updates = append(out.updates, []any{sqlMarkReminded, at, at, r.Open.ID})
+			}
 		}
-	}
-	if r.Open != nil && d.Close == nil {
-		for _, mark := range []struct {
-			on bool
-			q  string
-		}{{d.AlertOpen, sqlMarkAlerted}, {d.Remind, sqlMarkReminded}} {
-			if mark.on {
-				if err := exec(mark.q, dbx.Params{"now": dbDate(now), "id": r.Open.ID}); err != nil {
-					return fmt.Errorf("hooks: mark incident: %w", err)
-				}
+		if d.Open {
+			alerted := ""
+			if d.AlertNew {
+				alerted = at
+			}
+			out.incidents = append(out.incidents, []any{t.Incident, r.ID, string(d.Status), string(d.Cause), dbDate(d.Since), "", alerted, "", at, at})
+		}
+		for _, n := range d.Notices {
+			msg := engineMessage(t, n, now, appURL)
+			body, err := json.Marshal(msg)
+			if err != nil {
+				return out, fmt.Errorf("hooks: encode notification: %w", err)
+			}
+			for _, ch := range n.Channels {
+				out.notes = append(out.notes, []any{ingest.NewID(now), ch, msg.IncidentID, r.ID, "", string(n.Event), notify.StatusPending, 0, "",
+					"", at, string(body), at, at})
 			}
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // engineMessage is what notice n of transition t says.
