@@ -293,6 +293,19 @@ func TestChecksJudgeTheIssueTargets(t *testing.T) {
 	}
 }
 
+func TestCounterCountsAcrossWrites(t *testing.T) {
+	c := &counter{marker: []byte(`"serviceId":`)}
+	body := []byte(`{"results":[{"serviceId":"a"},{"serviceId":"b"},{"serviceId":"c"}]}`)
+	for i := 0; i < len(body); i += 5 { // every split point of the marker, in 5-byte writes
+		if _, err := c.Write(body[i:min(i+5, len(body))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.n != 3 {
+		t.Errorf("counted %d, want 3", c.n)
+	}
+}
+
 func TestTableAlignsColumns(t *testing.T) {
 	var sb strings.Builder
 	table(&sb, [][]string{{"a", "bb"}, {"ccc", "d"}, {"ü", "e"}})

@@ -47,9 +47,9 @@ func waitReady(ctx context.Context, client *http.Client, rawURL, key string, sin
 	}
 }
 
-// timedGet fetches rawURL, reads the whole body and returns the time it
-// took, the body size and the status code.
-func timedGet(ctx context.Context, client *http.Client, rawURL string, header http.Header) (time.Duration, int64, int, error) {
+// timedGet fetches rawURL, copies the whole body to sink and returns the
+// time it took, the body size and the status code.
+func timedGet(ctx context.Context, client *http.Client, rawURL string, header http.Header, sink io.Writer) (time.Duration, int64, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("scalebench: %w", err)
@@ -62,7 +62,7 @@ func timedGet(ctx context.Context, client *http.Client, rawURL string, header ht
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("scalebench: GET %s: %w", req.URL.Path, err)
 	}
-	n, err := io.Copy(io.Discard, resp.Body)
+	n, err := io.Copy(sink, resp.Body)
 	resp.Body.Close()
 	d := time.Since(t0)
 	if err != nil {
@@ -72,12 +72,12 @@ func timedGet(ctx context.Context, client *http.Client, rawURL string, header ht
 }
 
 // repeatGet times GET rawURL times times and returns the median and the
-// size of the last reply; a non-200 is an error.
-func repeatGet(ctx context.Context, client *http.Client, rawURL string, header http.Header, times int) (time.Duration, int64, error) {
+// size of the last reply; a non-200 is an error. Each body goes to sink.
+func repeatGet(ctx context.Context, client *http.Client, rawURL string, header http.Header, times int, sink io.Writer) (time.Duration, int64, error) {
 	var ds []time.Duration
 	var size int64
 	for range times {
-		d, n, code, err := timedGet(ctx, client, rawURL, header)
+		d, n, code, err := timedGet(ctx, client, rawURL, header, sink)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -88,6 +88,24 @@ func repeatGet(ctx context.Context, client *http.Client, rawURL string, header h
 		size = n
 	}
 	return median(ds), size, nil
+}
+
+// counter counts the occurrences of a marker in what is written to it,
+// also across writes, without keeping the stream.
+type counter struct {
+	marker []byte
+	tail   []byte
+	n      int
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	buf := append(c.tail, p...)
+	c.n += bytes.Count(buf, c.marker)
+	// Keep the last len(marker)-1 bytes: a marker split across two writes
+	// is counted once they are joined, and a whole one never twice.
+	keep := min(len(buf), len(c.marker)-1)
+	c.tail = append(c.tail[:0], buf[len(buf)-keep:]...)
+	return len(p), nil
 }
 
 // csrfInput finds the login form's hidden csrf value.

@@ -45,16 +45,18 @@ type scaleResult struct {
 	// services' deadlines pending (0 when not measured).
 	IdleAfterCPUPct float64 `json:"idleAfterCPUPct"`
 
-	Load        *loadResult  `json:"load,omitempty"`
-	LoadCPUPct  float64      `json:"loadCPUPct"`
-	RSSLoadMB   float64      `json:"rssLoadPeakMB,omitempty"`
-	HWMMB       float64      `json:"hwmMB,omitempty"`
-	StatusMs    float64      `json:"statusMs,omitempty"`
-	StatusBytes int64        `json:"statusBytes,omitempty"`
-	OverviewMs  float64      `json:"overviewMs,omitempty"`
-	OverviewB   int64        `json:"overviewBytes,omitempty"`
-	Alert       *alertResult `json:"alert,omitempty"`
-	StopS       float64      `json:"stopS,omitempty"`
+	Load        *loadResult `json:"load,omitempty"`
+	LoadCPUPct  float64     `json:"loadCPUPct"`
+	RSSLoadMB   float64     `json:"rssLoadPeakMB,omitempty"`
+	HWMMB       float64     `json:"hwmMB,omitempty"`
+	StatusMs    float64     `json:"statusMs,omitempty"`
+	StatusBytes int64       `json:"statusBytes,omitempty"`
+	// StatusResults is how many services one /api/status reply listed.
+	StatusResults int          `json:"statusResults,omitempty"`
+	OverviewMs    float64      `json:"overviewMs,omitempty"`
+	OverviewB     int64        `json:"overviewBytes,omitempty"`
+	Alert         *alertResult `json:"alert,omitempty"`
+	StopS         float64      `json:"stopS,omitempty"`
 
 	Stages []stage `json:"stages"`
 	// StoppedAt is set when the run could not go on: the stage and why.
@@ -303,7 +305,7 @@ func printScale(w io.Writer, r scaleResult) {
 		add("VmHWM (peak RSS of the server)", fmt.Sprintf("%.1f MB", r.HWMMB))
 	}
 	if r.StatusMs > 0 {
-		add("GET /api/status (all services)", fmt.Sprintf("%.1f ms median, %s", r.StatusMs, humanBytes(r.StatusBytes)))
+		add("GET /api/status (all services)", fmt.Sprintf("%.1f ms median, %s, %d services listed", r.StatusMs, humanBytes(r.StatusBytes), r.StatusResults))
 	}
 	if r.OverviewMs > 0 {
 		add("GET / overview (logged in)", fmt.Sprintf("%.1f ms median, %s", r.OverviewMs, humanBytes(r.OverviewB)))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -292,8 +293,15 @@ func runScale(ctx context.Context, c scaleConfig) scaleResult {
 
 	// The rest reads what the load left behind: services with beats.
 	if err := u.step("GET /api/status", func() error {
-		d, n, err := repeatGet(ctx, client, base+"/api/status", http.Header{"Authorization": {"Bearer " + benchReadKey}}, c.repeat)
+		results := &counter{marker: []byte(`"serviceId":`)}
+		d, n, err := repeatGet(ctx, client, base+"/api/status", http.Header{"Authorization": {"Bearer " + benchReadKey}}, c.repeat, results)
 		r.StatusMs, r.StatusBytes = msOf(d), n
+		if c.repeat > 0 {
+			r.StatusResults = results.n / c.repeat
+		}
+		if err == nil && r.StatusResults < c.services {
+			err = fmt.Errorf("scalebench: /api/status listed %d services, want all %d (is it paged now?)", r.StatusResults, c.services)
+		}
 		return err
 	}); err != nil {
 		if err := alive(); err != nil {
@@ -305,7 +313,7 @@ func runScale(ctx context.Context, c scaleConfig) scaleResult {
 		if err != nil {
 			return err
 		}
-		d, n, err := repeatGet(ctx, client, base+"/", cookieHeader(cookies), c.repeat)
+		d, n, err := repeatGet(ctx, client, base+"/", cookieHeader(cookies), c.repeat, io.Discard)
 		r.OverviewMs, r.OverviewB = msOf(d), n
 		return err
 	}); err != nil {
