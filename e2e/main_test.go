@@ -91,8 +91,9 @@ type server struct {
 	exited  chan error
 }
 
-// startServer creates the superuser in dir, serves it, and logs in.
-func startServer(dir string) (*server, error) {
+// startServer creates the superuser in dir, serves it, and logs in; extra are more
+// flags of serve.
+func startServer(dir string, extra ...string) (*server, error) {
 	if out, err := hm(nil, "superuser", "upsert", adminEmail, adminPassword, "--dir", dir, "--dev=false"); err != nil {
 		return nil, fmt.Errorf("superuser upsert: %v\n%s", err, out)
 	}
@@ -109,7 +110,7 @@ func startServer(dir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(binary, "serve", "--http", addr, "--dir", dir, "--dev=false")
+	s.cmd = exec.Command(binary, append([]string{"serve", "--http", addr, "--dir", dir, "--dev=false"}, extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
