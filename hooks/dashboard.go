@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,14 +123,15 @@ func (d *dashboard) overviewGet(e *core.RequestEvent) error {
 	return render(e, http.StatusOK, views.OverviewPage(o))
 }
 
-// overviewLive is GET /overview/live: the list and the cards, for the 30 s refresh and
-// the filter form. The address bar follows the filter so a reload keeps it.
+// overviewLive is GET /overview/live: the list and the cards, for the 30 s refresh, the
+// filter form and the pager. The address bar follows the filter and the page so a
+// reload keeps them.
 func (d *dashboard) overviewLive(e *core.RequestEvent) error {
 	o, err := d.overviewFor(e)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	e.Response.Header().Set("HX-Replace-Url", overviewURL(o.Query, o.Filter))
+	e.Response.Header().Set("HX-Replace-Url", views.OverviewURL(o.Query, o.Filter, o.Page))
 	return render(e, http.StatusOK, views.OverviewLive(o))
 }
 
@@ -145,23 +145,10 @@ func (d *dashboard) overviewFor(e *core.RequestEvent) (views.Overview, error) {
 	if len(query) > 100 {
 		query = query[:100]
 	}
-	o, err := loadOverview(d.app, d.alerts.engine, d.now().UTC(), query, q.Get("status"))
+	page, _ := strconv.Atoi(q.Get("page")) // anything but a number is page 1
+	o, err := loadOverview(d.app, d.alerts.engine, d.now().UTC(), query, q.Get("status"), page)
 	o.Chrome = c
 	return o, err
-}
-
-func overviewURL(query, filter string) string {
-	v := make([]string, 0, 2)
-	if query != "" {
-		v = append(v, "q="+url.QueryEscape(query))
-	}
-	if filter != "" {
-		v = append(v, "status="+url.QueryEscape(filter))
-	}
-	if len(v) == 0 {
-		return "/"
-	}
-	return "/?" + strings.Join(v, "&")
 }
 
 // serviceGet is GET /services/{serviceId}.

@@ -81,7 +81,8 @@ func dashboardWith(t testing.TB, n int) *browser {
 	}
 	t.Cleanup(s.stop)
 	seedServices(t, app, n, benchNow)
-	if err := s.loadEngine(); err != nil { // the seeded facts, as a start would load them
+	s.alerts.startedAt = benchNow.AddDate(0, 0, -1) // no restart grace: the quiet ones are down
+	if err := s.loadEngine(); err != nil {          // the seeded facts, as a start would load them
 		t.Fatal(err)
 	}
 	s.alerts.engine.StepAll(benchNow)
@@ -93,10 +94,10 @@ func dashboardWith(t testing.TB, n int) *browser {
 	return b
 }
 
-// TestOverviewServerRender measures the whole server side of the overview (SQLite
-// queries, live evaluation, uptime maths, rendering) for 1,000 services and the size of
-// the refreshed partial for 100. With RENDER_REPORT=1 it prints the figures for
-// `make bench`:
+// TestOverviewServerRender measures the whole server side of the overview (the page
+// picked from the engine, its SQLite queries, uptime maths, rendering) for 1,000
+// services and the size of the refreshed partial for 100. With RENDER_REPORT=1 it
+// prints the figures for `make bench`, and those of a few pages of 100,000 services:
 //
 //	RENDER_REPORT=1 go test ./hooks/ -run TestOverviewServerRender -v
 func TestOverviewServerRender(t *testing.T) {
@@ -130,9 +131,25 @@ func TestOverviewServerRender(t *testing.T) {
 		t.Errorf("live partial for 100 services: %d bytes, want under 30 KB", live.Body.Len())
 	}
 	if report {
-		fmt.Printf("server: GET / with 1000 services (SQLite, uptime maths, render): median %.1f ms (min %.1f, p90 %.1f) over %d runs, %d KB\n",
+		fmt.Printf("server: GET / with 1000 services (one page: engine, SQLite, uptime maths, render): median %.1f ms (min %.1f, p90 %.1f) over %d runs, %d KB\n",
 			renderMillis(times[len(times)/2]), renderMillis(times[0]), renderMillis(times[len(times)*9/10]), runs, size/1024)
 		fmt.Printf("server: GET /overview/live with 100 services: %.1f KB\n", float64(live.Body.Len())/1024)
+		big := dashboardWith(t, 100_000)
+		for _, path := range []string{"/", "/?page=1000", "/?q=payments-0996", "/?status=down&page=20"} {
+			times = times[:0]
+			for range 11 {
+				start := time.Now()
+				res := big.send("GET", path, nil)
+				times = append(times, time.Since(start))
+				if res.Code != 200 {
+					t.Fatalf("GET %s: %d", path, res.Code)
+				}
+				size = res.Body.Len()
+			}
+			slices.Sort(times)
+			fmt.Printf("server: GET %s with 100000 services: median %.1f ms (min %.1f) over %d runs, %d KB\n",
+				path, renderMillis(times[len(times)/2]), renderMillis(times[0]), len(times), size/1024)
+		}
 	}
 }
 

@@ -2,13 +2,12 @@ package hooks
 
 import (
 	"bytes"
-	"cmp"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
@@ -67,9 +66,23 @@ type spanRow struct {
 	EndedAt   string `db:"endedAt"`
 }
 
-// loadHistories reads the incidents and pauses that overlap [from, now], by service
-// record id (one service when recordID is set, else all).
+// loadHistories reads the incidents and pauses of one service (a record id) that
+// overlap [from, now].
 func loadHistories(db dbx.Builder, recordID string, from time.Time) (map[string]*monitor.History, error) {
+	return loadHistoriesOf(db, []string{recordID}, from)
+}
+
+// historyQueries are the reads of loadHistoriesOf: the incidents and the pauses of some
+// services that overlap [from, now].
+func historyQueries(db dbx.Builder, ids []string, from time.Time) (incidents, pauses *dbx.SelectQuery) {
+	where := dbx.And(dbx.In("service", anys(ids)...), dbx.NewExp("(endedAt = '' OR endedAt >= {:from})", dbx.Params{"from": dbDate(from)}))
+	return db.Select("service", "status", "startedAt", "endedAt").From("incidents").Where(where),
+		db.Select("service", "startedAt", "endedAt").From("pauses").Where(where)
+}
+
+// loadHistoriesOf reads the incidents and pauses of the services with the given record
+// ids that overlap [from, now], by record id.
+func loadHistoriesOf(db dbx.Builder, ids []string, from time.Time) (map[string]*monitor.History, error) {
 	out := map[string]*monitor.History{}
 	get := func(id string) *monitor.History {
 		h := out[id]
@@ -79,17 +92,12 @@ func loadHistories(db dbx.Builder, recordID string, from time.Time) (map[string]
 		}
 		return h
 	}
-	where := "(endedAt = '' OR endedAt >= {:from})"
-	params := dbx.Params{"from": dbDate(from)}
-	if recordID != "" {
-		where += " AND service = {:id}"
-		params["id"] = recordID
-	}
 	var incs, pauses []spanRow
-	if err := db.NewQuery("SELECT service, status, startedAt, endedAt FROM incidents WHERE " + where).Bind(params).All(&incs); err != nil {
+	qi, qp := historyQueries(db, ids, from)
+	if err := qi.All(&incs); err != nil {
 		return nil, fmt.Errorf("hooks: load incidents: %w", err)
 	}
-	if err := db.NewQuery("SELECT service, '' AS status, startedAt, endedAt FROM pauses WHERE " + where).Bind(params).All(&pauses); err != nil {
+	if err := qp.All(&pauses); err != nil {
 		return nil, fmt.Errorf("hooks: load pauses: %w", err)
 	}
 	for _, r := range incs {
@@ -141,43 +149,59 @@ func viewOf(eng *engine.Engine, serviceID string) engine.View {
 	return v
 }
 
-// severity orders services on the overview: what needs attention first.
-func severity(st monitor.Status) int {
-	switch st {
-	case monitor.Down:
-		return 0
-	case monitor.Late:
-		return 1
-	case monitor.Degraded:
-		return 2
-	case monitor.Unknown:
-		return 3
-	case monitor.Up:
-		return 4
-	}
-	return 5
-}
+// overviewPerPage is how many services one page of the overview lists. A row is about
+// 300 bytes of HTML, so a page is some 15 KB refreshed every 30 s, half the 30 KB
+// budget of the live partial whatever the size of the fleet, and its uptime maths reads
+// the history of 50 services. It is two or three screens, enough to show every problem
+// of a healthy fleet on page 1; a search or a status card finds the rest.
+const overviewPerPage = 50
 
-// matches reports whether a service in state st passes the search text and the
-// status filter.
-func matches(r dashService, st monitor.Status, query, filter string) bool {
+// overviewOrder is the order of states on the overview: what needs attention first.
+var overviewOrder = []monitor.Status{monitor.Down, monitor.Late, monitor.Degraded, monitor.Unknown, monitor.Up, monitor.Paused}
+
+// filterStates are the states a status filter shows, in overview order.
+func filterStates(filter string) []monitor.Status {
 	switch filter {
 	case "":
+		return overviewOrder
 	case "problem":
-		if st != monitor.Down && st != monitor.Late && st != monitor.Degraded {
-			return false
-		}
-	default:
-		if string(st) != filter {
-			return false
+		return overviewOrder[:3]
+	}
+	return []monitor.Status{monitor.Status(filter)}
+}
+
+// searchMatch is the overview's search: the text, in any case, within the serviceId,
+// the name or the group.
+func searchMatch(query string) engine.Match {
+	q := strings.ToLower(query)
+	return func(serviceID, name, group string) bool {
+		return containsFold(serviceID, q) || containsFold(name, q) || containsFold(group, q)
+	}
+}
+
+// containsFold reports whether s holds the lower-case q in any case. It runs for every
+// service a search looks at, so ASCII text (every serviceId, most names) is compared
+// without allocating.
+func containsFold(s, q string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(s), q)
 		}
 	}
-	if query == "" {
+next:
+	for i := 0; i+len(q) <= len(s); i++ {
+		for j := 0; j < len(q); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != q[j] {
+				continue next
+			}
+		}
 		return true
 	}
-	q := strings.ToLower(query)
-	return strings.Contains(strings.ToLower(r.DisplayName()), q) || strings.Contains(strings.ToLower(r.ServiceID), q) ||
-		strings.Contains(strings.ToLower(r.Group), q)
+	return false
 }
 
 // validFilter keeps the status filter to the values the form offers.
@@ -192,60 +216,87 @@ func validFilter(f string) string {
 	return ""
 }
 
-// loadOverview builds the overview at now: every service counted, those matching the
-// search and filter grouped, the groups and the services in them worst first.
-func loadOverview(app core.App, eng *engine.Engine, now time.Time, query, filter string) (views.Overview, error) {
+// loadOverview builds one page of the overview at now: every service counted, and the
+// page of those matching the search and filter, problems first, grouped. The engine
+// picks the page; only its services are read from the database, so the work follows
+// the page, plus one pass over the engine's memory (none of it for the states before
+// the page when there is no search). A page past the end is the last page.
+func loadOverview(app core.App, eng *engine.Engine, now time.Time, query, filter string, page int) (views.Overview, error) {
 	filter, query = validFilter(filter), monitor.CleanText(query)
-	o := views.Overview{Now: now, Query: query, Filter: filter}
-	rows, err := loadDashServices(app.DB(), "")
+	o := views.Overview{Now: now, Query: query, Filter: filter, PerPage: overviewPerPage}
+	all := eng.Counts()
+	for st, n := range all {
+		o.Counts.AddN(st, n)
+	}
+	states, counts, match := filterStates(filter), all, engine.Match(nil)
+	if query != "" {
+		match = searchMatch(query)
+		counts = eng.CountMatching(match)
+	}
+	for _, st := range states {
+		o.Shown += counts[st]
+	}
+	o.Pages = max(1, (o.Shown+o.PerPage-1)/o.PerPage)
+	o.Page = min(max(page, 1), o.Pages)
+	vs := eng.Page(states, counts, match, (o.Page-1)*o.PerPage, o.PerPage)
+	if len(vs) == 0 {
+		return o, nil
+	}
+	ids := make([]string, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
+	}
+	rows, err := loadPageServices(app.DB(), ids)
 	if err != nil {
 		return o, err
 	}
-	hist, err := loadHistories(app.DB(), "", barStart(now))
+	hist, err := loadHistoriesOf(app.DB(), ids, barStart(now))
 	if err != nil {
 		return o, err
 	}
-	groups := map[string]*views.Group{}
-	worst := map[string]int{}
-	for _, r := range rows {
-		v := viewOf(eng, r.ServiceID)
-		o.Counts.Add(v.State)
-		if !matches(r, v.State, query, filter) {
-			continue // its uptime is not shown: skip the maths
+	// The page is in list order; its groups follow in the order they first appear, so
+	// the group of the worst service leads, as the whole list does.
+	at := map[string]int{}
+	for _, v := range vs {
+		r, ok := rows[v.ID]
+		if !ok {
+			continue // deleted since the engine was read
 		}
-		row := liveRow(r, v, hist[r.ID], now)
-		o.Shown++
-		g := groups[r.Group]
-		if g == nil {
-			g = &views.Group{Name: r.Group}
-			groups[r.Group] = g
-			worst[r.Group] = severity(row.Status)
+		i, ok := at[v.Group]
+		if !ok {
+			i = len(o.Groups)
+			at[v.Group] = i
+			o.Groups = append(o.Groups, views.Group{Name: v.Group})
 		}
-		g.Services = append(g.Services, row)
-		worst[r.Group] = min(worst[r.Group], severity(row.Status))
+		o.Groups[i].Services = append(o.Groups[i].Services, liveRow(r, v, hist[v.ID], now))
 	}
-	for _, g := range groups {
-		slices.SortFunc(g.Services, func(a, b views.Row) int {
-			return cmp.Or(cmp.Compare(severity(a.Status), severity(b.Status)),
-				cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ServiceID, b.ServiceID))
-		})
-		o.Groups = append(o.Groups, *g)
-	}
-	slices.SortFunc(o.Groups, func(a, b views.Group) int {
-		return cmp.Or(cmp.Compare(worst[a.Name], worst[b.Name]), cmpGroupName(a.Name, b.Name))
-	})
 	return o, nil
 }
 
-// cmpGroupName sorts group names alphabetically, services without a group last.
-func cmpGroupName(a, b string) int {
-	if (a == "") != (b == "") {
-		if a == "" {
-			return 1
-		}
-		return -1
+// pageColumns are what the overview reads from the database of the services on its page.
+var pageColumns = []string{"id", "serviceId", "name", "description", "group", "interval", "stalenessThreshold", "paused",
+	"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt", "pausedUntil", "created", "firstSeen"}
+
+// loadPageServices reads the services with the given record ids, by record id.
+func loadPageServices(db dbx.Builder, ids []string) (map[string]dashService, error) {
+	var rows []dashService
+	if err := db.Select(pageColumns...).From("services").Where(dbx.In("id", anys(ids)...)).All(&rows); err != nil {
+		return nil, fmt.Errorf("hooks: load page services: %w", err)
 	}
-	return cmp.Compare(strings.ToLower(a), strings.ToLower(b))
+	out := make(map[string]dashService, len(rows))
+	for _, r := range rows {
+		pageText(&r.ServiceID, &r.Name, &r.Description, &r.Group, &r.LastMessage)
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // barStart is the first instant the uptime bars and windows need.

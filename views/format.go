@@ -150,6 +150,45 @@ func beatsURL(serviceID string, page int, partial bool) string {
 	return "/services/" + url.PathEscape(serviceID) + "?page=" + strconv.Itoa(page) + "#beats"
 }
 
+// OverviewURL is the address of the overview with a search, a status filter and a
+// page; what is empty or page 1 is left out, so the plain overview is "/".
+func OverviewURL(query, filter string, page int) string {
+	v := make([]string, 0, 3)
+	if query != "" {
+		v = append(v, "q="+url.QueryEscape(query))
+	}
+	if filter != "" {
+		v = append(v, "status="+url.QueryEscape(filter))
+	}
+	if page > 1 {
+		v = append(v, "page="+strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return "/"
+	}
+	return "/?" + strings.Join(v, "&")
+}
+
+// pageURL is another page of the overview with its search and filter, for the links
+// that work without htmx.
+func pageURL(o Overview, page int) templ.SafeURL {
+	return templ.SafeURL(OverviewURL(o.Query, o.Filter, page))
+}
+
+// livePageURL is the live list at a page; the search and the filter come from the
+// filter form (hx-include), as they do for the 30 s refresh.
+func livePageURL(page int) string {
+	if page > 1 {
+		return "/overview/live?page=" + strconv.Itoa(page)
+	}
+	return "/overview/live"
+}
+
+// pageRange is where the page is in the list: "51–100 of 130".
+func pageRange(o Overview) string {
+	return strconv.Itoa(o.First()) + "–" + strconv.Itoa(o.Last()) + " of " + strconv.Itoa(o.Shown)
+}
+
 // filterURL is the overview narrowed to one status.
 func filterURL(st string) templ.SafeURL {
 	return templ.SafeURL("/?status=" + url.QueryEscape(st))

@@ -25,35 +25,48 @@ type Counts struct {
 }
 
 // Add counts one service in state st.
-func (c *Counts) Add(st monitor.Status) {
-	c.Total++
+func (c *Counts) Add(st monitor.Status) { c.AddN(st, 1) }
+
+// AddN counts n services in state st.
+func (c *Counts) AddN(st monitor.Status, n int) {
+	c.Total += n
 	switch st {
 	case monitor.Up:
-		c.Up++
+		c.Up += n
 	case monitor.Late:
-		c.Late++
+		c.Late += n
 	case monitor.Degraded:
-		c.Degraded++
+		c.Degraded += n
 	case monitor.Down:
-		c.Down++
+		c.Down += n
 	case monitor.Paused:
-		c.Paused++
+		c.Paused += n
 	default:
-		c.Unknown++
+		c.Unknown += n
 	}
 }
 
-// Overview is the overview page: counts of every service, then the services that match
-// the filter, grouped.
+// Overview is the overview page: counts of every service, then one page of the
+// services that match the search and the filter, grouped.
 type Overview struct {
 	Chrome
-	Now    time.Time
-	Counts Counts  // every service, whatever the filter
-	Groups []Group // the services matching the filter
-	Shown  int     // how many services match
-	Query  string  // the search text
-	Filter string  // a status, "problem", or "" for all
+	Now     time.Time
+	Counts  Counts  // every service, whatever the filter
+	Groups  []Group // the page's services
+	Shown   int     // how many services match, on every page
+	Query   string  // the search text
+	Filter  string  // a status, "problem", or "" for all
+	Page    int     // the page shown, from 1
+	Pages   int     // how many pages the matching services fill; at least 1
+	PerPage int     // services per page
 }
+
+// First and Last are the positions, from 1, of the page's first and last services
+// among those that match.
+func (o Overview) First() int { return min((o.Page-1)*o.PerPage+1, o.Shown) }
+
+// Last is the position of the page's last service; see First.
+func (o Overview) Last() int { return min(o.Page*o.PerPage, o.Shown) }
 
 // Group is the services sharing a group name, worst first.
 type Group struct {
