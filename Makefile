@@ -11,7 +11,7 @@ HTTP ?= 127.0.0.1:8090
 # of every test that touches the database.
 RACEFLAGS := -race -gcflags=modernc.org/...=-race=false
 
-.PHONY: run build test bench generate templ-check fmt
+.PHONY: run build test bench bench-scale generate templ-check fmt
 
 ## run: build and serve on $(HTTP) (default 127.0.0.1:8090) with the data in ./pb_data
 run: build
@@ -32,6 +32,12 @@ test: templ-check
 ## bench: ingest throughput/latency against the one-insert floor, render benchmark
 bench:
 	bash scripts/bench.sh
+	@echo "scale benchmark (10k/100k/1M services): make bench-scale"
+
+## bench-scale: the state engine at 10k, 100k and 1M services (~30-40 min; for a look:
+## BENCH_QUICK=1 BENCH_SCALES=10000 make bench-scale)
+bench-scale:
+	bash scripts/bench-scale.sh
 
 generate:
 	go tool templ generate
