@@ -82,7 +82,8 @@ func dashboardWith(t testing.TB, n int) *browser {
 	t.Cleanup(s.stop)
 	seedServices(t, app, n, benchNow)
 	s.alerts.startedAt = benchNow.AddDate(0, 0, -1) // no restart grace: the quiet ones are down
-	if err := s.loadEngine(); err != nil {          // the seeded facts, as a start would load them
+	// The seeded facts, as a start would load them.
+	if err := s.loadEngine(); err != nil {
 		t.Fatal(err)
 	}
 	s.alerts.engine.StepAll(benchNow)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/pocketbase/dbx"
 )
 
 // pagingNow is the clock of the paging tests.
@@ -25,9 +26,9 @@ var pagingFleet = []struct {
 // pagingHarness is a harness holding the 130 services of pagingFleet, written straight
 // into the database, spread over the groups "alpha", "beta" and none, with ids that do
 // not follow their states, and a browser logged in to it.
-func pagingHarness(t *testing.T) (*harness, *browser) {
+func pagingHarness(t *testing.T, opts ...func(*Config)) (*harness, *browser) {
 	t.Helper()
-	h := newHarness(t)
+	h := newHarness(t, opts...)
 	h.setClock(pagingNow)
 	h.person("users", "ann@example.com")
 	groups := []string{"beta", "", "alpha"}
@@ -250,5 +251,35 @@ func TestOverviewFilterWithPaging(t *testing.T) {
 	}
 	if l := listOf(body(b.send("GET", "/?status=problem", nil))); len(l.ids) != 24 {
 		t.Errorf("needs attention: %d rows, want the 24 down, late and degraded", len(l.ids))
+	}
+}
+
+// TestOverviewPageQueriesUseIndexes: what the overview reads of its page's services
+// goes by index, never through the whole table.
+func TestOverviewPageQueriesUseIndexes(t *testing.T) {
+	h := newHarness(t)
+	db := h.app.DB()
+	ids := []string{"a", "b", "c"}
+	incs, pauses := historyQueries(db, ids, pagingNow)
+	for name, q := range map[string]*dbx.Query{
+		"services of the page":  db.Select(pageColumns...).From("services").Where(dbx.In("id", anys(ids)...)).Build(),
+		"incidents of the page": incs.Build(),
+		"pauses of the page":    pauses.Build(),
+	} {
+		var plan []struct {
+			Detail string `db:"detail"`
+		}
+		if err := db.NewQuery("EXPLAIN QUERY PLAN " + q.SQL()).Bind(q.Params()).All(&plan); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var details []string
+		for _, p := range plan {
+			details = append(details, p.Detail)
+		}
+		all := strings.Join(details, "; ")
+		t.Logf("%s: %s", name, all)
+		if !strings.Contains(all, "USING") || (strings.Contains(all, "SCAN ") && !strings.Contains(all, "USING INDEX") && !strings.Contains(all, "COVERING INDEX")) {
+			t.Errorf("%s: plan %q does not use an index", name, all)
+		}
 	}
 }

@@ -237,6 +237,52 @@ func TestOverviewLiveIsTheListAndCardsOutOfBand(t *testing.T) {
 	}
 }
 
+func TestOverviewPager(t *testing.T) {
+	o := overviewOf(rowIn(monitor.Up, "a"))
+	o.Shown, o.Page, o.Pages, o.PerPage, o.Query, o.Filter = 130, 2, 3, 50, "db & co", "up"
+	f := fragment(t, List(o))
+	if got, _ := attr(byID(t, f, "list"), "hx-get"); got != "/overview/live?page=2" {
+		t.Errorf("the refresh asks for %q, want the page it shows", got)
+	}
+	navs := all(f, func(n *html.Node) bool { v, _ := attr(n, "aria-label"); return n.Data == "nav" && v == "Pages" })
+	if len(navs) != 1 {
+		t.Fatalf("got %d page navigations, want 1", len(navs))
+	}
+	cur := all(navs[0], func(n *html.Node) bool { v, _ := attr(n, "aria-current"); return v == "page" })
+	if len(cur) != 1 || text(cur[0]) != "51–100 of 130" {
+		t.Errorf("the current page: got %d marked, want one saying 51–100 of 130", len(cur))
+	}
+	for _, tc := range []struct{ rel, href, hx, label string }{
+		{"prev", "/?q=db+%26+co&status=up", "/overview/live", "Previous"},
+		{"next", "/?q=db+%26+co&status=up&page=3", "/overview/live?page=3", "Next"},
+	} {
+		links := all(navs[0], func(n *html.Node) bool { v, _ := attr(n, "rel"); return n.Data == "a" && v == tc.rel })
+		if len(links) != 1 {
+			t.Errorf("%s: got %d links, want 1", tc.rel, len(links))
+			continue
+		}
+		href, _ := attr(links[0], "href")
+		hx, _ := attr(links[0], "hx-get")
+		inc, _ := attr(links[0], "hx-include")
+		if href != tc.href || hx != tc.hx || inc != "#filters" || text(links[0]) != tc.label {
+			t.Errorf("%s: got href %q, hx-get %q with %q, %q; want %q, %q with #filters, %q", tc.rel, href, hx, inc, text(links[0]), tc.href, tc.hx, tc.label)
+		}
+	}
+
+	o.Page = 1
+	if f := fragment(t, List(o)); len(all(f, func(n *html.Node) bool { v, _ := attr(n, "rel"); return v == "prev" })) != 0 {
+		t.Error("page 1 has no Previous")
+	}
+	o.Page = 3
+	if f := fragment(t, List(o)); len(all(f, func(n *html.Node) bool { v, _ := attr(n, "rel"); return v == "next" })) != 0 {
+		t.Error("the last page has no Next")
+	}
+	o.Pages, o.Page, o.Shown = 1, 1, 1
+	if f := fragment(t, List(o)); len(byTag(f, "nav")) != 0 {
+		t.Error("a list that fits one page has no pager")
+	}
+}
+
 const hostile = `<script>alert("x")</script><img src=x onerror=alert(1)>`
 
 // scriptsAreOurs fails if any <script> is not one of the page's own, or any element has
