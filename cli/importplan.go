@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
@@ -107,6 +108,11 @@ func (p *planner) unknownFields(where string, raw json.RawMessage, known []strin
 	if json.Unmarshal(raw, &m) != nil {
 		return
 	}
+	p.unknownFieldsOf(where, m, known)
+}
+
+// unknownFieldsOf notes every field of m that is not in known, in name order.
+func (p *planner) unknownFieldsOf(where string, m map[string]json.RawMessage, known []string) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		if !slices.Contains(known, k) {
@@ -153,63 +159,84 @@ func (p *planner) threshold(where string, n json.Number) int {
 // is not empty, its API_KEYS object, into an importPlan. An error means nothing should
 // be imported: the files are not what they should be.
 func planImport(servicesJSON, keysJSON []byte) (importPlan, error) {
+	return planImportFrom(bytes.NewReader(servicesJSON), keysJSON)
+}
+
+// planImportFrom is planImport reading services.json from r. It streams the services
+// list one entry at a time, so a file of a million services costs the plan, not the
+// file twice over.
+func planImportFrom(r io.Reader, keysJSON []byte) (importPlan, error) {
 	var p planner
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(servicesJSON, &top); err != nil || top == nil {
-		return importPlan{}, fmt.Errorf("import: services.json is not a JSON object: %v", err)
+	dec := json.NewDecoder(r)
+	notObject := func(err error) error {
+		return fmt.Errorf("import: services.json is not a JSON object: %v", err)
 	}
-	p.unknownFields("services.json", servicesJSON, seedTopFields)
-	if isNullJSON(top["services"]) {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return importPlan{}, notObject(err)
+	}
+	var (
+		plan      importPlan
+		index     = map[string]int{} // serviceId -> position in plan.Services
+		ownThresh []bool             // by position: the entry sets its own stalenessThreshold
+		rawGroups []json.RawMessage
+		grouped   bool
+		listed    bool                           // "services" is a list
+		unknown   = map[string]json.RawMessage{} // top-level fields import does not know
+	)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return importPlan{}, notObject(err)
+		}
+		switch field := tok.(string); field {
+		case "services":
+			if listed {
+				return importPlan{}, errors.New(`import: services.json has two "services" lists`)
+			}
+			ok, err := p.services(dec, &plan, index, &ownThresh)
+			if err != nil {
+				return importPlan{}, err
+			}
+			listed = ok
+		case "groups":
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return importPlan{}, notObject(err)
+			}
+			if grouped = !isNullJSON(raw); grouped {
+				if err := json.Unmarshal(raw, &rawGroups); err != nil {
+					return importPlan{}, fmt.Errorf("import: services.json: groups: %w", err)
+				}
+			}
+		default:
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return importPlan{}, notObject(err)
+			}
+			unknown[field] = raw
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return importPlan{}, notObject(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return importPlan{}, notObject(fmt.Errorf("data after the object"))
+	}
+	if !listed {
 		return importPlan{}, errors.New(`import: services.json has no "services" list`)
 	}
-	var rawServices, rawGroups []json.RawMessage
-	if err := json.Unmarshal(top["services"], &rawServices); err != nil {
-		return importPlan{}, fmt.Errorf("import: services.json: services: %w", err)
-	}
-	grouped := !isNullJSON(top["groups"])
+	// Top-level notes come first, as they did when the file was read whole.
+	serviceNotes := p.notes
+	p.notes = nil
+	p.unknownFieldsOf("services.json", unknown, seedTopFields)
+	p.notes = append(p.notes, serviceNotes...)
+
 	if grouped {
-		if err := json.Unmarshal(top["groups"], &rawGroups); err != nil {
-			return importPlan{}, fmt.Errorf("import: services.json: groups: %w", err)
+		none := new(string) // shared: a group is set by replacing the pointer, never through it
+		for i := range plan.Services {
+			plan.Services[i].Group = none
 		}
 	}
-
-	var plan importPlan
-	index := map[string]int{} // serviceId -> position in plan.Services
-	for i, raw := range rawServices {
-		where := fmt.Sprintf("services[%d]", i)
-		var s seedService
-		if err := decodeNumbers(raw, &s); err != nil {
-			return importPlan{}, fmt.Errorf("import: %s: %w", where, err)
-		}
-		if !monitor.ValidServiceID(s.ID) {
-			return importPlan{}, fmt.Errorf("import: %s: id %q is not a valid serviceId (1-100 of A-Z a-z 0-9 . _ -, starting with a letter or digit)", where, s.ID)
-		}
-		if _, dup := index[s.ID]; dup {
-			return importPlan{}, fmt.Errorf("import: %s: service %q is defined twice", where, s.ID)
-		}
-		where = "service " + s.ID
-		p.unknownFields(where, raw, seedServiceFields)
-		if err := p.auth(where, s.Auth); err != nil {
-			return importPlan{}, fmt.Errorf("import: %w", err)
-		}
-		if !isNullJSON(s.Notifications) {
-			p.note(where, notAlerts)
-		}
-		spec := serviceSpec{ServiceID: s.ID, Name: strings.TrimSpace(s.Name), Description: s.Description,
-			Threshold: p.threshold(where, s.StalenessThreshold), APIKey: s.APIKey}
-		if s.APIKey != "" {
-			p.shortKey(where, "apiKey", s.APIKey)
-		}
-		if s.Enabled != nil {
-			spec.Paused = ptr(!*s.Enabled)
-		}
-		if grouped {
-			spec.Group = ptr("")
-		}
-		index[s.ID] = len(plan.Services)
-		plan.Services = append(plan.Services, spec)
-	}
-
 	groups := map[string][]string{} // group id -> member serviceIds
 	for i, raw := range rawGroups {
 		where := fmt.Sprintf("groups[%d]", i)
@@ -238,6 +265,7 @@ func planImport(servicesJSON, keysJSON []byte) (importPlan, error) {
 			p.note(where, "name %q not imported: services keep the group id %q as their group", g.Name, g.ID)
 		}
 		threshold := p.threshold(where, g.StalenessThreshold)
+		groupID := &g.ID
 		groups[g.ID] = []string{}
 		for _, id := range g.Services {
 			at, ok := index[id]
@@ -250,10 +278,11 @@ func planImport(servicesJSON, keysJSON []byte) (importPlan, error) {
 				continue
 			}
 			s := &plan.Services[at]
-			s.Group = ptr(g.ID)
+			s.Group = groupID
 			groups[g.ID] = append(groups[g.ID], id)
-			// A service's own threshold overrides its group's.
-			if s.Threshold == 0 && threshold > 0 && rawServiceHasNoThreshold(rawServices, id) {
+			// A service's own threshold overrides its group's (an unusable own value was
+			// noted, and then the group's does not silently take over either).
+			if s.Threshold == 0 && threshold > 0 && !ownThresh[at] {
 				s.Threshold = threshold
 			}
 		}
@@ -268,6 +297,63 @@ func planImport(servicesJSON, keysJSON []byte) (importPlan, error) {
 	}
 	plan.Notes, plan.Warnings = p.notes, p.warnings
 	return plan, nil
+}
+
+// services reads the "services" value from dec, one entry at a time, into plan. It
+// reports false when the value is null.
+func (p *planner) services(dec *json.Decoder, plan *importPlan, index map[string]int, ownThresh *[]bool) (bool, error) {
+	tok, err := dec.Token()
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("import: services.json: services: %w", err)
+	case tok == nil:
+		return false, nil
+	case tok != json.Delim('['):
+		return false, fmt.Errorf("import: services.json: services: %v is not a list", tok)
+	}
+	paused, running := true, false // shared by every spec: never written through
+	var raw json.RawMessage        // reused: Decode appends into it
+	for i := 0; dec.More(); i++ {
+		if err := dec.Decode(&raw); err != nil {
+			return false, fmt.Errorf("import: services[%d]: %w", i, err)
+		}
+		var s seedService
+		if err := json.Unmarshal(raw, &s); err != nil { // json.Number fields keep numbers as written
+			return false, fmt.Errorf("import: services[%d]: %w", i, err)
+		}
+		if !monitor.ValidServiceID(s.ID) {
+			return false, fmt.Errorf("import: services[%d]: id %q is not a valid serviceId (1-100 of A-Z a-z 0-9 . _ -, starting with a letter or digit)", i, s.ID)
+		}
+		if _, dup := index[s.ID]; dup {
+			return false, fmt.Errorf("import: services[%d]: service %q is defined twice", i, s.ID)
+		}
+		where := "service " + s.ID
+		p.unknownFields(where, raw, seedServiceFields)
+		if err := p.auth(where, s.Auth); err != nil {
+			return false, fmt.Errorf("import: %w", err)
+		}
+		if !isNullJSON(s.Notifications) {
+			p.note(where, notAlerts)
+		}
+		spec := serviceSpec{ServiceID: s.ID, Name: strings.TrimSpace(s.Name), Description: s.Description,
+			Threshold: p.threshold(where, s.StalenessThreshold), APIKey: s.APIKey}
+		if s.APIKey != "" {
+			p.shortKey(where, "apiKey", s.APIKey)
+		}
+		if s.Enabled != nil {
+			spec.Paused = &running
+			if !*s.Enabled {
+				spec.Paused = &paused
+			}
+		}
+		index[s.ID] = len(plan.Services)
+		plan.Services = append(plan.Services, spec)
+		*ownThresh = append(*ownThresh, s.StalenessThreshold != "")
+	}
+	if _, err := dec.Token(); err != nil { // the closing ]
+		return false, fmt.Errorf("import: services.json: services: %w", err)
+	}
+	return true, nil
 }
 
 // planKeys turns API_KEYS ({"<serviceId>|<groupId>|*": "<key>"}) into key specs.
@@ -311,22 +397,6 @@ func planKeys(p *planner, keysJSON []byte, services map[string]int, groups map[s
 	return out, nil
 }
 
-// rawServiceHasNoThreshold reports whether service id's own entry leaves
-// stalenessThreshold out, so that its group's applies (an unusable own value was noted,
-// and then the group's does not silently take over either).
-func rawServiceHasNoThreshold(raws []json.RawMessage, id string) bool {
-	for _, raw := range raws {
-		var s struct {
-			ID        string          `json:"id"`
-			Threshold json.RawMessage `json:"stalenessThreshold"`
-		}
-		if json.Unmarshal(raw, &s) == nil && s.ID == id {
-			return isNullJSON(s.Threshold)
-		}
-	}
-	return true
-}
-
 // decodeNumbers decodes raw into v keeping numbers as json.Number.
 func decodeNumbers(raw json.RawMessage, v any) error {
 	d := json.NewDecoder(bytes.NewReader(raw))
@@ -346,5 +416,3 @@ func compact(raw json.RawMessage) string {
 	}
 	return truncateRunes(b.String(), 80)
 }
-
-func ptr[T any](v T) *T { return &v }

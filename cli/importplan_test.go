@@ -89,6 +89,8 @@ func TestPlanImportGroups(t *testing.T) {
 	}
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func deref[T any](p *T) any {
 	if p == nil {
 		return nil
