@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
@@ -36,10 +38,11 @@ A server running on the same --dir picks up imported services and keys within 10
 		Args:         cobra.ExactArgs(1),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			services, err := os.ReadFile(args[0])
+			services, err := os.Open(args[0])
 			if err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
+			defer services.Close()
 			var keys []byte
 			switch keysPath {
 			case "":
@@ -51,9 +54,12 @@ A server running on the same --dir picks up imported services and keys within 10
 			if err != nil {
 				return fmt.Errorf("import: keys: %w", err)
 			}
-			plan, err := planImport(services, keys)
+			plan, err := planImportFrom(bufio.NewReaderSize(services, 1<<20), keys)
 			if err != nil {
 				return err
+			}
+			if err := services.Close(); err != nil {
+				return fmt.Errorf("import: %w", err)
 			}
 			// serve applies the migrations itself; import may be the first command run.
 			if err := app.RunAllMigrations(); err != nil {
@@ -74,33 +80,16 @@ type importCounts struct {
 }
 
 // applyImport makes plan true in app in one transaction and prints every change and
-// note to out. A dry run does the same work and rolls it back.
+// note to out. A dry run does the same work and rolls it back. Services are written in
+// bulk (see import_bulk.go); the few api keys go through record saves.
 func applyImport(app core.App, plan importPlan, dryRun bool, out io.Writer) (importCounts, error) {
 	var n importCounts
+	bw := bufio.NewWriterSize(out, 1<<16)
 	err := app.RunInTransaction(func(tx core.App) error {
 		n = importCounts{}
-		services, err := tx.FindCollectionByNameOrId("services")
+		recordIDs, err := importServices(tx, plan, bw, &n)
 		if err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		recordIDs := map[string]string{} // serviceId -> record id
-		for _, spec := range plan.Services {
-			id, created, changes, err := importService(tx, services, spec)
-			if err != nil {
-				return err
-			}
-			recordIDs[spec.ServiceID] = id
-			switch {
-			case created:
-				n.Created++
-				fmt.Fprintf(out, "create service %s: %s\n", spec.ServiceID, strings.Join(changes, ", "))
-			case len(changes) > 0:
-				n.Updated++
-				fmt.Fprintf(out, "update service %s: %s\n", spec.ServiceID, strings.Join(changes, ", "))
-			default:
-				n.Unchanged++
-				fmt.Fprintf(out, "unchanged service %s\n", spec.ServiceID)
-			}
+			return err
 		}
 		keys, err := tx.FindCollectionByNameOrId("api_keys")
 		if err != nil {
@@ -114,13 +103,13 @@ func applyImport(app core.App, plan importPlan, dryRun bool, out io.Writer) (imp
 			switch {
 			case created:
 				n.KeysCreated++
-				fmt.Fprintf(out, "create key %q: %s\n", spec.Name, strings.Join(changes, ", "))
+				fmt.Fprintf(bw, "create key %q: %s\n", spec.Name, strings.Join(changes, ", "))
 			case len(changes) > 0:
 				n.KeysUpdated++
-				fmt.Fprintf(out, "update key %q: %s\n", spec.Name, strings.Join(changes, ", "))
+				fmt.Fprintf(bw, "update key %q: %s\n", spec.Name, strings.Join(changes, ", "))
 			default:
 				n.KeysUnchanged++
-				fmt.Fprintf(out, "unchanged key %q\n", spec.Name)
+				fmt.Fprintf(bw, "unchanged key %q\n", spec.Name)
 			}
 		}
 		if dryRun {
@@ -129,83 +118,70 @@ func applyImport(app core.App, plan importPlan, dryRun bool, out io.Writer) (imp
 		return nil
 	})
 	if err != nil && !errors.Is(err, errDryRun) {
-		return n, err
+		return n, errors.Join(err, bw.Flush())
 	}
 	for _, w := range plan.Warnings {
-		fmt.Fprintf(out, "warning: %s\n", w)
+		fmt.Fprintf(bw, "warning: %s\n", w)
 	}
 	for _, note := range plan.Notes {
-		fmt.Fprintf(out, "note: %s\n", note)
+		fmt.Fprintf(bw, "note: %s\n", note)
 	}
-	fmt.Fprintf(out, "services: %d created, %d updated, %d unchanged; keys: %d created, %d updated, %d unchanged; %d notes\n",
+	fmt.Fprintf(bw, "services: %d created, %d updated, %d unchanged; keys: %d created, %d updated, %d unchanged; %d notes\n",
 		n.Created, n.Updated, n.Unchanged, n.KeysCreated, n.KeysUpdated, n.KeysUnchanged, len(plan.Notes))
 	switch {
 	case dryRun:
-		fmt.Fprintln(out, "dry run: nothing was saved")
+		fmt.Fprintln(bw, "dry run: nothing was saved")
 	case n.Created+n.Updated+n.KeysCreated+n.KeysUpdated > 0:
-		fmt.Fprintln(out, "saved; a server running on this data directory picks up the changes within 10 seconds")
+		fmt.Fprintln(bw, "saved; a server running on this data directory picks up the changes within 10 seconds")
+	}
+	if err := bw.Flush(); err != nil {
+		return n, fmt.Errorf("import: print: %w", err)
 	}
 	return n, nil
 }
 
-// importService creates or updates the service of spec and describes what changed.
-func importService(tx core.App, col *core.Collection, spec serviceSpec) (id string, created bool, changes []string, err error) {
-	rec, err := tx.FindFirstRecordByData(col, "serviceId", spec.ServiceID)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		rec, created = core.NewRecord(col), true
-		rec.Set("serviceId", spec.ServiceID)
-	case err != nil:
-		return "", false, nil, fmt.Errorf("import: find service %s: %w", spec.ServiceID, err)
-	}
-	// change records a field's new value: "field new" on creation, "field old -> new" after.
-	change := func(field string, have, want any) {
-		if created {
-			changes = append(changes, fmt.Sprintf("%s %v", field, want))
-		} else {
-			changes = append(changes, fmt.Sprintf("%s %v -> %v", field, have, want))
+// importServices creates or updates the services of plan in tx, a chunk at a time, and
+// prints a line for each. It returns the record ids of the services plan's keys cover.
+func importServices(tx core.App, plan importPlan, out io.Writer, n *importCounts) (map[string]string, error) {
+	recordIDs := map[string]string{} // serviceId -> record id, of the services keys name
+	for _, k := range plan.Keys {
+		for _, sid := range k.Services {
+			recordIDs[sid] = ""
 		}
 	}
-	setString := func(field, want string) {
-		if have := rec.GetString(field); have != want {
-			change(field, fmt.Sprintf("%q", have), fmt.Sprintf("%q", want))
-			rec.Set(field, want)
+	w, err := newServiceWriter(tx, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	for start := 0; start < len(plan.Services); start += lookupChunk {
+		chunk := plan.Services[start:min(start+lookupChunk, len(plan.Services))]
+		stored, err := w.lookup(chunk)
+		if err != nil {
+			return nil, errors.Join(err, w.close())
+		}
+		for _, spec := range chunk {
+			have := stored[spec.ServiceID]
+			id, changes, err := w.write(spec, have)
+			if err != nil {
+				return nil, errors.Join(err, w.close())
+			}
+			if _, ok := recordIDs[spec.ServiceID]; ok {
+				recordIDs[spec.ServiceID] = id
+			}
+			switch {
+			case have == nil:
+				n.Created++
+				fmt.Fprintf(out, "create service %s: %s\n", spec.ServiceID, strings.Join(changes, ", "))
+			case len(changes) > 0:
+				n.Updated++
+				fmt.Fprintf(out, "update service %s: %s\n", spec.ServiceID, strings.Join(changes, ", "))
+			default:
+				n.Unchanged++
+				fmt.Fprintf(out, "unchanged service %s\n", spec.ServiceID)
+			}
 		}
 	}
-	if spec.Name != "" {
-		setString("name", spec.Name)
-	}
-	if spec.Description != nil {
-		setString("description", *spec.Description)
-	}
-	if spec.Group != nil {
-		setString("group", *spec.Group)
-	}
-	if spec.Threshold > 0 {
-		if have := rec.GetInt("stalenessThreshold"); have != spec.Threshold {
-			change("stalenessThreshold", have, spec.Threshold)
-			rec.Set("stalenessThreshold", spec.Threshold)
-		}
-	}
-	if spec.Paused != nil {
-		if have := rec.GetBool("paused"); have != *spec.Paused || created {
-			change("paused", have, *spec.Paused)
-			rec.Set("paused", *spec.Paused)
-		}
-	}
-	if spec.APIKey != "" && rec.GetString("apiKey") != spec.APIKey {
-		changes = append(changes, "apiKey set from services.json") // a key is never printed
-		rec.Set("apiKey", spec.APIKey)
-	}
-	if created && len(changes) == 0 {
-		changes = append(changes, "defaults")
-	}
-	if created || len(changes) > 0 {
-		if err := tx.Save(rec); err != nil {
-			return "", false, nil, fmt.Errorf("import: save service %s: %w", spec.ServiceID, err)
-		}
-	}
-	return rec.Id, created, changes, nil
+	return recordIDs, w.close()
 }
 
 // importKey creates or updates the api_keys record of spec, found by its name. Scopes
