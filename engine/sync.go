@@ -1,0 +1,63 @@
+package engine
+
+import (
+	"slices"
+	"time"
+)
+
+// settings is what a person sets on a service, as Sync compares it.
+type settings struct {
+	serviceID, name, group string
+	interval, threshold    time.Duration
+	paused                 bool
+	pausedUntil            time.Time
+	reminder               time.Duration
+	parents                []string
+}
+
+func settingsOf(s Service) settings {
+	return settings{s.ServiceID, s.Name, s.Group, s.Model.Interval, s.Model.Threshold, s.Model.Paused, s.Model.PausedUntil, s.Reminder, s.Parents}
+}
+
+func (a settings) equal(b settings) bool {
+	return a.serviceID == b.serviceID && a.name == b.name && a.group == b.group && a.interval == b.interval &&
+		a.threshold == b.threshold && a.paused == b.paused && a.pausedUntil.Equal(b.pausedUntil) && a.reminder == b.reminder &&
+		slices.Equal(a.parents, b.parents)
+}
+
+// Sync makes the engine hold exactly svcs, as stored, after another process changed the
+// services table (an import into a running server): new services are added with their
+// stored facts, changed settings are applied, and services no longer stored are removed.
+// A service whose settings did not change is left alone, so syncing a large fleet where
+// little changed evaluates little. It reports what it did.
+func (e *Engine) Sync(svcs []Service) (added, changed, removed int) {
+	var put []Service
+	e.mu.RLock()
+	keep := make(map[string]bool, len(svcs))
+	for _, s := range svcs {
+		keep[s.ID] = true
+		en, ok := e.svcs[s.ID]
+		switch {
+		case !ok:
+			added++
+			put = append(put, s)
+		case !settingsOf(en.Service).equal(settingsOf(s)):
+			changed++
+			put = append(put, s)
+		}
+	}
+	var gone []string
+	for id := range e.svcs {
+		if !keep[id] {
+			gone = append(gone, id)
+		}
+	}
+	e.mu.RUnlock()
+	for _, s := range put {
+		e.Put(s)
+	}
+	for _, id := range gone {
+		e.Remove(id)
+	}
+	return added, changed, len(gone)
+}
