@@ -2,16 +2,14 @@ package hooks
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 	_ "time/tzdata" // maintenance windows name IANA zones; a minimal image has no zoneinfo
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
-	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
-	"github.com/pocketbase/dbx"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 )
@@ -66,11 +64,11 @@ func (s *server) loadEngine() error {
 	if err != nil {
 		return err
 	}
-	subs, err := loadSubscribers(db)
+	subs, err := store.LoadSubscribers(db)
 	if err != nil {
 		return err
 	}
-	wins, err := loadWindows(db, now)
+	wins, err := store.LoadWindows(db, now)
 	if err != nil {
 		return err
 	}
@@ -125,8 +123,7 @@ func (s *server) evaluateAlerts(now time.Time) error {
 func bindEngineHooks(app core.App, s *server) {
 	putService := func(e *core.RecordEvent) error {
 		if eng := s.alerts.engine; eng != nil {
-			var r alertRow
-			err := e.App.DB().NewQuery(sqlEngineService).Bind(dbx.Params{"id": e.Record.Id}).One(&r)
+			r, err := store.LoadEngineService(e.App.DB(), e.Record.Id)
 			if err != nil {
 				e.App.Logger().Error("engine: reload service", "error", err)
 			} else {
@@ -145,7 +142,7 @@ func bindEngineHooks(app core.App, s *server) {
 	})
 	channels := func(e *core.RecordEvent) error {
 		if eng := s.alerts.engine; eng != nil {
-			subs, err := loadSubscribers(e.App.DB())
+			subs, err := store.LoadSubscribers(e.App.DB())
 			if err != nil {
 				e.App.Logger().Error("engine: reload channels", "error", err)
 			} else {
@@ -156,7 +153,7 @@ func bindEngineHooks(app core.App, s *server) {
 	}
 	windows := func(e *core.RecordEvent) error {
 		if eng := s.alerts.engine; eng != nil {
-			wins, err := loadWindows(e.App.DB(), s.now().UTC())
+			wins, err := store.LoadWindows(e.App.DB(), s.now().UTC())
 			if err != nil {
 				e.App.Logger().Error("engine: reload maintenance", "error", err)
 			} else {
@@ -170,116 +167,6 @@ func bindEngineHooks(app core.App, s *server) {
 		bind("maintenance").BindFunc(windows)
 	}
 }
-
-// alertRow is a service with its alert settings.
-type alertRow struct {
-	serviceRow
-	DependsOn       string  `db:"dependsOn"`
-	ReminderMinutes float64 `db:"reminderMinutes"`
-}
-
-type alertIncident struct {
-	ID         string `db:"id"`
-	Service    string `db:"service"`
-	Status     string `db:"status"`
-	StartedAt  string `db:"startedAt"`
-	EndedAt    string `db:"endedAt"`
-	AlertedAt  string `db:"alertedAt"`
-	RemindedAt string `db:"remindedAt"`
-}
-
-func loadSubscribers(db dbx.Builder) ([]monitor.Subscriber, error) {
-	var rows []struct {
-		ID       string `db:"id"`
-		Events   string `db:"events"`
-		Services string `db:"services"`
-	}
-	if err := db.NewQuery("SELECT id, events, services FROM channels WHERE disabled = FALSE ORDER BY rowid").All(&rows); err != nil {
-		return nil, fmt.Errorf("hooks: load channels: %w", err)
-	}
-	subs := make([]monitor.Subscriber, 0, len(rows))
-	for _, r := range rows {
-		var events []string
-		c := monitor.Subscriber{ID: r.ID}
-		if err := jsonList(r.Events, &events); err != nil {
-			return nil, err
-		}
-		if err := jsonList(r.Services, &c.Services); err != nil {
-			return nil, err
-		}
-		for _, e := range events {
-			c.Events = append(c.Events, monitor.Event(e))
-		}
-		subs = append(subs, c)
-	}
-	return subs, nil
-}
-
-// windowRow is a maintenance record.
-type windowRow struct {
-	Services        string  `db:"services"`
-	Kind            string  `db:"kind"`
-	StartsAt        string  `db:"startsAt"`
-	EndsAt          string  `db:"endsAt"`
-	Weekdays        string  `db:"weekdays"`
-	StartTime       string  `db:"startTime"`
-	DurationMinutes float64 `db:"durationMinutes"`
-	Timezone        string  `db:"timezone"`
-}
-
-// window reads a maintenance record; a record that does not parse is an error (its
-// save hook refuses such records, so this is a record written around it).
-func (w windowRow) window() (monitor.Window, error) {
-	var win monitor.Window
-	if err := jsonList(w.Services, &win.Services); err != nil {
-		return win, err
-	}
-	if w.Kind != "weekly" {
-		win.Start, win.End = parseDate(w.StartsAt), parseDate(w.EndsAt)
-		return win, nil
-	}
-	var days []string
-	if err := jsonList(w.Weekdays, &days); err != nil {
-		return win, err
-	}
-	var err error
-	if win.Weekdays, err = monitor.ParseWeekdays(days); err != nil {
-		return win, err
-	}
-	if win.StartMinute, err = monitor.ParseClock(w.StartTime); err != nil {
-		return win, err
-	}
-	tz := w.Timezone
-	if tz == "" {
-		tz = "UTC"
-	}
-	if win.Location, err = time.LoadLocation(tz); err != nil {
-		return win, fmt.Errorf("hooks: maintenance time zone %q: %w", w.Timezone, err)
-	}
-	win.Duration = time.Duration(w.DurationMinutes) * time.Minute
-	return win, nil
-}
-
-func loadWindows(db dbx.Builder, now time.Time) ([]monitor.Window, error) {
-	var rows []windowRow
-	err := db.NewQuery(`SELECT services, kind, startsAt, endsAt, weekdays, startTime, durationMinutes, timezone FROM maintenance
-		WHERE disabled = FALSE AND (kind = 'weekly' OR endsAt = '' OR endsAt > {:now})`).Bind(dbx.Params{"now": dbDate(now)}).All(&rows)
-	if err != nil {
-		return nil, fmt.Errorf("hooks: load maintenance: %w", err)
-	}
-	wins := make([]monitor.Window, 0, len(rows))
-	for _, r := range rows {
-		w, err := r.window()
-		if err != nil {
-			continue // refused on save; one bad record must not stop every alert
-		}
-		wins = append(wins, w)
-	}
-	return wins, nil
-}
-
-var notificationColumns = []string{"id", "channel", "incident", "service", "alert", "event", "status", "attempts", "lastError",
-	"sentAt", "nextAttemptAt", "message", "created", "updated"}
 
 // maxNamedDependents bounds the dependents a message names; it counts them all.
 const maxNamedDependents = 10

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -138,9 +139,9 @@ func (h *harness) notifications() []notificationRow {
 	return rows
 }
 
-func (h *harness) incident(serviceRecordID string) alertIncident {
+func (h *harness) incident(serviceRecordID string) store.IncidentRow {
 	h.t.Helper()
-	var in alertIncident
+	var in store.IncidentRow
 	err := h.app.DB().NewQuery("SELECT id, service, status, startedAt, endedAt, alertedAt, remindedAt FROM incidents WHERE service = {:id} ORDER BY rowid DESC LIMIT 1").
 		Bind(dbx.Params{"id": serviceRecordID}).One(&in)
 	if err != nil {

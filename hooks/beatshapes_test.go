@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -262,9 +263,9 @@ func TestStoredBeatRowsOfEveryShapeRender(t *testing.T) {
 	rows := make([][]any, len(metas))
 	for i, m := range metas {
 		rows[i] = []any{"oldrow" + itoa(100000000+i), svc.Id, "up", "old beat " + itoa(i), m, "10.1.1.1", "curl",
-			dbDate(now.Add(-time.Duration(i) * time.Second))}
+			store.DBDate(now.Add(-time.Duration(i) * time.Second))}
 	}
-	if err := insertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, rows); err != nil {
+	if err := store.InsertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, rows); err != nil {
 		t.Fatal(err)
 	}
 	// and one saved through PocketBase itself, with no metadata

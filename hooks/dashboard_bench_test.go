@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
@@ -32,20 +33,20 @@ func seedServices(t testing.TB, app core.App, n int, now time.Time) {
 		}
 		g := groups[i%len(groups)]
 		svcs = append(svcs, []any{id, fmt.Sprintf("%s-%04d", g, i), fmt.Sprintf("%s worker %d", g, i), g, fmt.Sprintf("key%037d", i),
-			120, 300, false, dbDate(seen), "up", "processed 1,284 jobs in 2.1s", "up",
-			dbDate(now.AddDate(0, 0, -30)), dbDate(now.AddDate(0, -6, 0)), dbDate(now.AddDate(0, -6, 0))})
+			120, 300, false, store.DBDate(seen), "up", "processed 1,284 jobs in 2.1s", "up",
+			store.DBDate(now.AddDate(0, 0, -30)), store.DBDate(now.AddDate(0, -6, 0)), store.DBDate(now.AddDate(0, -6, 0))})
 		if i%10 == 4 {
 			for k := 1; k <= 3; k++ {
 				start := now.AddDate(0, 0, -(i%80 + k*7))
 				end := start.Add(time.Duration(5+i%40) * time.Minute)
-				incs = append(incs, []any{fmt.Sprintf("inc%08d%04d", i, k), id, "down", "stale", dbDate(start), dbDate(end), dbDate(start), dbDate(end)})
+				incs = append(incs, []any{fmt.Sprintf("inc%08d%04d", i, k), id, "down", "stale", store.DBDate(start), store.DBDate(end), store.DBDate(start), store.DBDate(end)})
 			}
 		}
 	}
-	err := insertRows(app.DB(), "services", []string{"id", "serviceId", "name", "group", "apiKey", "interval", "stalenessThreshold", "paused",
+	err := store.InsertRows(app.DB(), "services", []string{"id", "serviceId", "name", "group", "apiKey", "interval", "stalenessThreshold", "paused",
 		"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt", "created", "updated"}, svcs)
 	if err == nil {
-		err = insertRows(app.DB(), "incidents", []string{"id", "service", "status", "cause", "startedAt", "endedAt", "created", "updated"}, incs)
+		err = store.InsertRows(app.DB(), "incidents", []string{"id", "service", "status", "cause", "startedAt", "endedAt", "created", "updated"}, incs)
 	}
 	if err != nil {
 		t.Fatal(err)

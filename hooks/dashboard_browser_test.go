@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
@@ -332,7 +333,7 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 		h.setCreated(d.id, now.AddDate(0, 0, -120))
 		if d.seen > 0 {
 			_, err := h.app.DB().NewQuery("UPDATE services SET lastSeen = {:at}, lastStatus = {:st}, lastMessage = {:msg} WHERE serviceId = {:sid}").
-				Bind(dbx.Params{"at": dbDate(now.Add(-d.seen)), "st": d.last, "msg": d.message, "sid": d.id}).Execute()
+				Bind(dbx.Params{"at": store.DBDate(now.Add(-d.seen)), "st": d.last, "msg": d.message, "sid": d.id}).Execute()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -378,9 +379,9 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 			status, msg = "up", "ok"
 		}
 		beats = append(beats, []any{fmt.Sprintf("demobeat%07d", i), ids["payments-db"], status, msg,
-			`{"disk":{"used":"98%","mount":"/var/lib/postgresql"},"replicas":2}`, "10.20.30.40", "heartbeat.sh/1.0", dbDate(at)})
+			`{"disk":{"used":"98%","mount":"/var/lib/postgresql"},"replicas":2}`, "10.20.30.40", "heartbeat.sh/1.0", store.DBDate(at)})
 	}
-	if err := insertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, beats); err != nil {
+	if err := store.InsertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, beats); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/heartbeat-monitor/heartbeat-monitor/views"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -26,94 +26,9 @@ const (
 	incidentsShow = 50
 )
 
-// dashService is a service row with its creation date, where uptime counting starts.
-type dashService struct {
-	serviceRow
-	Created   string `db:"created"`
-	FirstSeen string `db:"firstSeen"`
-}
-
-func loadDashServices(db dbx.Builder, serviceID string) ([]dashService, error) {
-	const cols = "SELECT " + serviceColumns + ", created, firstSeen FROM services"
-	q := db.NewQuery(cols)
-	if serviceID != "" {
-		q = db.NewQuery(cols + " WHERE serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID})
-	}
-	var rows []dashService
-	if err := q.All(&rows); err != nil {
-		return nil, fmt.Errorf("hooks: load services: %w", err)
-	}
-	for i := range rows {
-		r := &rows[i]
-		pageText(&r.ServiceID, &r.Name, &r.Description, &r.Group, &r.LastMessage)
-	}
-	return rows, nil
-}
-
-// pageText replaces NUL characters and invalid UTF-8 in text the pages show, as
-// monitor.CleanText does to beats as they arrive: rows stored before that, or edited
-// outside the server, may still hold them, and no page ever writes either into its HTML.
-func pageText(fields ...*string) {
-	for _, f := range fields {
-		*f = monitor.CleanText(*f)
-	}
-}
-
-type spanRow struct {
-	Service   string `db:"service"`
-	Status    string `db:"status"`
-	StartedAt string `db:"startedAt"`
-	EndedAt   string `db:"endedAt"`
-}
-
-// loadHistories reads the incidents and pauses of one service (a record id) that
-// overlap [from, now].
-func loadHistories(db dbx.Builder, recordID string, from time.Time) (map[string]*monitor.History, error) {
-	return loadHistoriesOf(db, []string{recordID}, from)
-}
-
-// historyQueries are the reads of loadHistoriesOf: the incidents and the pauses of some
-// services that overlap [from, now].
-func historyQueries(db dbx.Builder, ids []string, from time.Time) (incidents, pauses *dbx.SelectQuery) {
-	where := dbx.And(dbx.In("service", anys(ids)...), dbx.NewExp("(endedAt = '' OR endedAt >= {:from})", dbx.Params{"from": dbDate(from)}))
-	return db.Select("service", "status", "startedAt", "endedAt").From("incidents").Where(where),
-		db.Select("service", "startedAt", "endedAt").From("pauses").Where(where)
-}
-
-// loadHistoriesOf reads the incidents and pauses of the services with the given record
-// ids that overlap [from, now], by record id.
-func loadHistoriesOf(db dbx.Builder, ids []string, from time.Time) (map[string]*monitor.History, error) {
-	out := map[string]*monitor.History{}
-	get := func(id string) *monitor.History {
-		h := out[id]
-		if h == nil {
-			h = &monitor.History{}
-			out[id] = h
-		}
-		return h
-	}
-	var incs, pauses []spanRow
-	qi, qp := historyQueries(db, ids, from)
-	if err := qi.All(&incs); err != nil {
-		return nil, fmt.Errorf("hooks: load incidents: %w", err)
-	}
-	if err := qp.All(&pauses); err != nil {
-		return nil, fmt.Errorf("hooks: load pauses: %w", err)
-	}
-	for _, r := range incs {
-		h := get(r.Service)
-		h.Incidents = append(h.Incidents, monitor.Incident{Status: monitor.Status(r.Status), Span: monitor.Span{Start: parseDate(r.StartedAt), End: parseDate(r.EndedAt)}})
-	}
-	for _, r := range pauses {
-		h := get(r.Service)
-		h.Paused = append(h.Paused, monitor.Span{Start: parseDate(r.StartedAt), End: parseDate(r.EndedAt)})
-	}
-	return out, nil
-}
-
 // liveRow is a service's row at now: its state as the engine decided it, and its uptime.
-func liveRow(r dashService, v engine.View, h *monitor.History, now time.Time) views.Row {
-	hist := historyOf(r, h)
+func liveRow(r store.DatedService, v engine.View, h *monitor.History, now time.Time) views.Row {
+	hist := r.History(h)
 	tl := hist.Timeline(now)
 	return views.Row{
 		ServiceID:   r.ServiceID,
@@ -125,19 +40,6 @@ func liveRow(r dashService, v engine.View, h *monitor.History, now time.Time) vi
 		Uptime:      [3]monitor.Tally{tl.Last(24 * time.Hour), tl.Last(7 * 24 * time.Hour), tl.Last(30 * 24 * time.Hour)},
 		Days:        tl.Days(barDays),
 	}
-}
-
-// historyOf is the history the uptime maths uses. The engine stores a state change and
-// its incident in one commit, so the stored incidents always agree with the state the
-// pages show. Counting starts at the first beat (see firstBeat); a service that has
-// never sent a beat has no data at all rather than a perfect record.
-func historyOf(r dashService, h *monitor.History) monitor.History {
-	var hist monitor.History
-	if h != nil {
-		hist = *h
-	}
-	hist.Created, hist.FirstBeat = parseDate(r.Created), firstBeat(r)
-	return hist
 }
 
 // viewOf is the engine's view of a service, unknown when the engine does not hold it.
@@ -246,11 +148,11 @@ func loadOverview(app core.App, eng *engine.Engine, now time.Time, query, filter
 	for i, v := range vs {
 		ids[i] = v.ID
 	}
-	rows, err := loadPageServices(app.DB(), ids)
+	rows, err := store.LoadPageServices(app.DB(), ids)
 	if err != nil {
 		return o, err
 	}
-	hist, err := loadHistoriesOf(app.DB(), ids, barStart(now))
+	hist, err := store.LoadHistories(app.DB(), ids, barStart(now))
 	if err != nil {
 		return o, err
 	}
@@ -273,36 +175,9 @@ func loadOverview(app core.App, eng *engine.Engine, now time.Time, query, filter
 	return o, nil
 }
 
-// pageColumns are what the overview reads from the database of the services on its page.
-var pageColumns = []string{"id", "serviceId", "name", "description", "group", "interval", "stalenessThreshold", "paused",
-	"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt", "pausedUntil", "created", "firstSeen"}
-
-// loadPageServices reads the services with the given record ids, by record id.
-func loadPageServices(db dbx.Builder, ids []string) (map[string]dashService, error) {
-	var rows []dashService
-	if err := db.Select(pageColumns...).From("services").Where(dbx.In("id", anys(ids)...)).All(&rows); err != nil {
-		return nil, fmt.Errorf("hooks: load page services: %w", err)
-	}
-	out := make(map[string]dashService, len(rows))
-	for _, r := range rows {
-		pageText(&r.ServiceID, &r.Name, &r.Description, &r.Group, &r.LastMessage)
-		out[r.ID] = r
-	}
-	return out, nil
-}
-
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
-
 // barStart is the first instant the uptime bars and windows need.
 func barStart(now time.Time) time.Time {
-	n := now.UTC()
-	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -barDays)
+	return store.DayStart(now).AddDate(0, 0, -barDays)
 }
 
 // servicePart says what of a service page to load: the live header is always there.
@@ -318,7 +193,7 @@ const (
 // sql.ErrNoRows when there is no such service.
 func loadService(app core.App, eng *engine.Engine, now time.Time, serviceID string, page int, part servicePart) (views.Service, error) {
 	db := app.DB()
-	rows, err := loadDashServices(db, serviceID)
+	rows, err := store.LoadDatedServices(db, serviceID)
 	if err != nil {
 		return views.Service{}, err
 	}
@@ -326,13 +201,13 @@ func loadService(app core.App, eng *engine.Engine, now time.Time, serviceID stri
 		return views.Service{}, sql.ErrNoRows
 	}
 	r := rows[0]
-	hist, err := loadHistories(db, r.ID, barStart(now))
+	hist, err := store.LoadHistories(db, []string{r.ID}, barStart(now))
 	if err != nil {
 		return views.Service{}, err
 	}
 	v := viewOf(eng, r.ServiceID)
 	row := liveRow(r, v, hist[r.ID], now)
-	m := r.model()
+	m := r.Model()
 	svc := views.Service{
 		Now: now, Row: row, Cause: v.Cause, Group: r.Group, Description: r.Description, LastStatus: r.LastStatus,
 		Interval: m.Interval, Threshold: m.Threshold, Uptime90: monitor.Sum(row.Days),
@@ -354,47 +229,32 @@ func loadService(app core.App, eng *engine.Engine, now time.Time, serviceID stri
 }
 
 func loadIncidents(db dbx.Builder, recordID string) ([]views.Incident, error) {
-	var rows []struct {
-		Status    string `db:"status"`
-		Cause     string `db:"cause"`
-		StartedAt string `db:"startedAt"`
-		EndedAt   string `db:"endedAt"`
-	}
-	err := db.NewQuery("SELECT status, cause, startedAt, endedAt FROM incidents WHERE service = {:id} ORDER BY startedAt DESC LIMIT {:n}").
-		Bind(dbx.Params{"id": recordID, "n": incidentsShow}).All(&rows)
+	rows, err := store.LoadIncidents(db, recordID, incidentsShow)
 	if err != nil {
-		return nil, fmt.Errorf("hooks: load incidents: %w", err)
+		return nil, err
 	}
 	out := make([]views.Incident, len(rows))
 	for i, r := range rows {
-		out[i] = views.Incident{Status: monitor.Status(r.Status), Cause: monitor.Cause(r.Cause), Start: parseDate(r.StartedAt), End: parseDate(r.EndedAt)}
+		out[i] = views.Incident{Status: monitor.Status(r.Status), Cause: monitor.Cause(r.Cause), Start: store.ParseDate(r.StartedAt), End: store.ParseDate(r.EndedAt)}
 	}
 	return out, nil
 }
 
 func loadBeats(db dbx.Builder, recordID, serviceID string, page int) (views.Beats, error) {
 	b := views.Beats{ServiceID: serviceID}
-	if err := db.NewQuery("SELECT COUNT(*) FROM heartbeats WHERE service = {:id}").Bind(dbx.Params{"id": recordID}).Row(&b.Total); err != nil {
-		return b, fmt.Errorf("hooks: count heartbeats: %w", err)
+	var err error
+	if b.Total, err = store.CountBeats(db, recordID); err != nil {
+		return b, err
 	}
 	b.Pages = max(1, (b.Total+beatsPerPage-1)/beatsPerPage)
 	b.Page = min(max(page, 1), b.Pages)
-	var rows []struct {
-		Status   string         `db:"status"`
-		Message  string         `db:"message"`
-		Metadata sql.NullString `db:"metadata"` // NULL when the beat had none, as PocketBase stores an empty JSON field
-		SourceIP string         `db:"sourceIp"`
-		Created  string         `db:"created"`
-	}
-	err := db.NewQuery("SELECT status, message, metadata, sourceIp, created FROM heartbeats WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:n} OFFSET {:off}").
-		Bind(dbx.Params{"id": recordID, "n": beatsPerPage, "off": (b.Page - 1) * beatsPerPage}).All(&rows)
+	rows, err := store.LoadBeats(db, recordID, beatsPerPage, (b.Page-1)*beatsPerPage)
 	if err != nil {
-		return b, fmt.Errorf("hooks: load heartbeats: %w", err)
+		return b, err
 	}
 	b.Items = make([]views.Beat, len(rows))
 	for i, r := range rows {
-		pageText(&r.Status, &r.Message, &r.Metadata.String, &r.SourceIP)
-		b.Items[i] = views.Beat{At: parseDate(r.Created), Status: r.Status, Message: r.Message, Metadata: prettyJSON(r.Metadata.String), SourceIP: r.SourceIP}
+		b.Items[i] = views.Beat{At: store.ParseDate(r.Created), Status: r.Status, Message: r.Message, Metadata: prettyJSON(r.Metadata.String), SourceIP: r.SourceIP}
 	}
 	return b, nil
 }
@@ -412,21 +272,13 @@ func prettyJSON(raw string) string {
 }
 
 func loadLog(db dbx.Builder, recordID string) ([]views.LogEntry, error) {
-	var rows []struct {
-		Status   string   `db:"status"`
-		Previous string   `db:"previousStatus"`
-		Since    *float64 `db:"timeSinceLastHeartbeat"`
-		Created  string   `db:"created"`
-		LastSeen string   `db:"lastSeen"`
-	}
-	err := db.NewQuery("SELECT status, previousStatus, timeSinceLastHeartbeat, created, lastSeen FROM logs WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:n}").
-		Bind(dbx.Params{"id": recordID, "n": logEntries}).All(&rows)
+	rows, err := store.LoadLogPage(db, recordID, logEntries)
 	if err != nil {
-		return nil, fmt.Errorf("hooks: load log: %w", err)
+		return nil, err
 	}
 	out := make([]views.LogEntry, len(rows))
 	for i, r := range rows {
-		out[i] = views.LogEntry{At: parseDate(r.Created), Status: monitor.Status(r.Status), Previous: monitor.Status(r.Previous), Since: -1}
+		out[i] = views.LogEntry{At: store.ParseDate(r.Created), Status: monitor.Status(r.Status), Previous: monitor.Status(r.PreviousStatus), Since: -1}
 		if r.Since != nil && r.LastSeen != "" {
 			out[i].Since = time.Duration(*r.Since) * time.Millisecond
 		}

@@ -4,15 +4,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
-	"github.com/pocketbase/dbx"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -35,15 +33,6 @@ const sessionTouchEvery = time.Minute
 
 // maxSessionUA bounds the user agent stored for display.
 const maxSessionUA = 300
-
-type sessionRow struct {
-	ID            string `db:"id"`
-	CollectionRef string `db:"collectionRef"`
-	RecordRef     string `db:"recordRef"`
-	KeyHash       string `db:"keyHash"`
-	LastSeenAt    string `db:"lastSeenAt"`
-	ExpiresAt     string `db:"expiresAt"`
-}
 
 // hashSessionID is what the sessions collection stores of an id: a stolen database
 // copy holds no working cookie.
@@ -80,16 +69,10 @@ func (s *server) startSession(e *core.RequestEvent, rec *core.Record, now time.T
 	if len(ua) > maxSessionUA {
 		ua = ua[:maxSessionUA]
 	}
-	at := dbDate(now)
-	db := s.app.DB()
-	if _, err := db.NewQuery("DELETE FROM sessions WHERE expiresAt <= {:now}").Bind(dbx.Params{"now": at}).Execute(); err != nil {
-		return "", 0, fmt.Errorf("hooks: clear expired sessions: %w", err)
-	}
-	err = insertRows(db, "sessions",
-		[]string{"id", "idHash", "collectionRef", "recordRef", "keyHash", "lastSeenAt", "expiresAt", "userAgent", "ip", "created", "updated"},
-		[][]any{{ingest.NewID(now), hashSessionID(id), rec.Collection().Id, rec.Id, tokenKeyHash(rec), at, dbDate(now.Add(ttl)), ua, e.RealIP(), at, at}})
-	if err != nil {
-		return "", 0, fmt.Errorf("hooks: start session: %w", err)
+	at := store.DBDate(now)
+	row := []any{ingest.NewID(now), hashSessionID(id), rec.Collection().Id, rec.Id, tokenKeyHash(rec), at, store.DBDate(now.Add(ttl)), ua, e.RealIP(), at, at}
+	if err := store.StartSession(s.app.DB(), row, now); err != nil {
+		return "", 0, err
 	}
 	return id, ttl, nil
 }
@@ -97,15 +80,11 @@ func (s *server) startSession(e *core.RequestEvent, rec *core.Record, now time.T
 // findSession returns the person whose live session id is, or nil: no such session,
 // expired, the person gone, or their tokenKey changed since.
 func (s *server) findSession(id string, now time.Time) (*core.Record, error) {
-	var row sessionRow
-	err := s.app.DB().NewQuery("SELECT id, collectionRef, recordRef, keyHash, lastSeenAt, expiresAt FROM sessions WHERE idHash = {:h}").
-		Bind(dbx.Params{"h": hashSessionID(id)}).One(&row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("hooks: find session: %w", err)
+	row, ok, err := store.FindSession(s.app.DB(), hashSessionID(id))
+	if err != nil || !ok {
+		return nil, err
 	}
-	if !now.Before(parseDate(row.ExpiresAt)) {
+	if !now.Before(store.ParseDate(row.ExpiresAt)) {
 		return nil, nil
 	}
 	rec, err := s.app.FindRecordById(row.CollectionRef, row.RecordRef)
@@ -115,11 +94,9 @@ func (s *server) findSession(id string, now time.Time) (*core.Record, error) {
 	if !rec.Collection().IsAuth() || subtle.ConstantTimeCompare([]byte(row.KeyHash), []byte(tokenKeyHash(rec))) != 1 {
 		return nil, nil
 	}
-	if now.Sub(parseDate(row.LastSeenAt)) >= sessionTouchEvery {
-		_, err := s.app.DB().NewQuery("UPDATE sessions SET lastSeenAt = {:now}, updated = {:now} WHERE id = {:id}").
-			Bind(dbx.Params{"now": dbDate(now), "id": row.ID}).Execute()
-		if err != nil {
-			return nil, fmt.Errorf("hooks: touch session: %w", err)
+	if now.Sub(store.ParseDate(row.LastSeenAt)) >= sessionTouchEvery {
+		if err := store.TouchSession(s.app.DB(), row.ID, now); err != nil {
+			return nil, err
 		}
 	}
 	return rec, nil
@@ -127,21 +104,15 @@ func (s *server) findSession(id string, now time.Time) (*core.Record, error) {
 
 // endSession deletes the session with this id, if there is one.
 func (s *server) endSession(id string) error {
-	_, err := s.app.DB().NewQuery("DELETE FROM sessions WHERE idHash = {:h}").Bind(dbx.Params{"h": hashSessionID(id)}).Execute()
-	if err != nil {
-		return fmt.Errorf("hooks: end session: %w", err)
-	}
-	return nil
+	return store.DeleteSession(s.app.DB(), hashSessionID(id))
 }
 
 // endAllSessions ends every session of rec and rotates its tokenKey, which voids every
 // PocketBase token it was issued (the admin UI's, the API's), on every device.
 func (s *server) endAllSessions(rec *core.Record) error {
 	return s.app.RunInTransaction(func(tx core.App) error {
-		_, err := tx.DB().NewQuery("DELETE FROM sessions WHERE recordRef = {:rec} AND collectionRef = {:col}").
-			Bind(dbx.Params{"rec": rec.Id, "col": rec.Collection().Id}).Execute()
-		if err != nil {
-			return fmt.Errorf("hooks: end sessions: %w", err)
+		if err := store.DeleteSessionsOf(tx.DB(), rec.Id, rec.Collection().Id); err != nil {
+			return err
 		}
 		fresh, err := tx.FindRecordById(rec.Collection(), rec.Id)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -464,10 +465,10 @@ func TestServicePageHeartbeats(t *testing.T) {
 	svc := h.service("api", "k1", nil)
 	rows := make([][]any, 45)
 	for i := range rows {
-		at := dbDate(now.Add(-time.Duration(i) * time.Minute))
+		at := store.DBDate(now.Add(-time.Duration(i) * time.Minute))
 		rows[i] = []any{"beat" + itoa(100000000+i) + "xx", svc.Id, "up", "beat " + itoa(i), `{"n":` + itoa(i) + `}`, "10.1.1.1", "curl", at}
 	}
-	if err := insertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, rows); err != nil {
+	if err := store.InsertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, rows); err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(h, "10.0.0.1")
@@ -517,6 +518,14 @@ func TestDashboardStatic(t *testing.T) {
 	}
 }
 
+// spanRow is a pauses row as TestPausesAreRecorded reads it.
+type spanRow struct {
+	Service   string `db:"service"`
+	Status    string `db:"status"`
+	StartedAt string `db:"startedAt"`
+	EndedAt   string `db:"endedAt"`
+}
+
 func TestPausesAreRecorded(t *testing.T) {
 	h := newHarness(t)
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -531,7 +540,7 @@ func TestPausesAreRecorded(t *testing.T) {
 		}
 		return rows
 	}
-	if got := spans(paused.Id); len(got) != 1 || got[0].StartedAt != dbDate(t0) || got[0].EndedAt != "" {
+	if got := spans(paused.Id); len(got) != 1 || got[0].StartedAt != store.DBDate(t0) || got[0].EndedAt != "" {
 		t.Errorf("created paused: got %+v, want one open pause from creation", got)
 	}
 	h.setClock(t0.Add(time.Hour))
@@ -549,7 +558,7 @@ func TestPausesAreRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := spans(svc.Id)
-	if len(got) != 1 || got[0].StartedAt != dbDate(t0.Add(time.Hour)) || got[0].EndedAt != dbDate(t0.Add(3*time.Hour)) {
+	if len(got) != 1 || got[0].StartedAt != store.DBDate(t0.Add(time.Hour)) || got[0].EndedAt != store.DBDate(t0.Add(3*time.Hour)) {
 		t.Errorf("paused then resumed: got %+v, want one pause from 13:00 to 15:00", got)
 	}
 
@@ -559,7 +568,7 @@ func TestPausesAreRecorded(t *testing.T) {
 	if err := h.app.Save(svc); err != nil {
 		t.Fatal(err)
 	}
-	if got := spans(svc.Id); len(got) != 2 || got[1].StartedAt != dbDate(t0.Add(4*time.Hour)) || got[1].EndedAt != dbDate(t0.Add(6*time.Hour)) {
+	if got := spans(svc.Id); len(got) != 2 || got[1].StartedAt != store.DBDate(t0.Add(4*time.Hour)) || got[1].EndedAt != store.DBDate(t0.Add(6*time.Hour)) {
 		t.Errorf("paused until 18:00: got %+v, want a pause from 16:00 to 18:00", got)
 	}
 	h.setClock(t0.Add(5 * time.Hour))
@@ -567,7 +576,7 @@ func TestPausesAreRecorded(t *testing.T) {
 	if err := h.app.Save(svc); err != nil {
 		t.Fatal(err)
 	}
-	if got := spans(svc.Id); len(got) != 2 || got[1].EndedAt != dbDate(t0.Add(5*time.Hour)) {
+	if got := spans(svc.Id); len(got) != 2 || got[1].EndedAt != store.DBDate(t0.Add(5*time.Hour)) {
 		t.Errorf("timed pause cleared at 17:00: got %+v", got)
 	}
 }

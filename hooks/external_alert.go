@@ -13,7 +13,7 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
-	"github.com/pocketbase/dbx"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -58,8 +58,8 @@ func (s *server) alertCreate(e *core.RequestEvent) error {
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	var rows []channelRow
-	if err := e.App.DB().NewQuery("SELECT " + channelColumns + " FROM channels c ORDER BY c.rowid").All(&rows); err != nil {
+	rows, err := store.LoadChannels(e.App.DB())
+	if err != nil {
 		return e.InternalServerError("", err)
 	}
 	// The original worker listed every channel's name beside an unknown one; an alert
@@ -85,7 +85,7 @@ func (s *server) alertCreate(e *core.RequestEvent) error {
 }
 
 // storeExternal writes the alert and its notifications in one transaction.
-func (s *server) storeExternal(app core.App, a monitor.ExternalAlert, chans []channelRow, now time.Time) error {
+func (s *server) storeExternal(app core.App, a monitor.ExternalAlert, chans []store.ChannelRow, now time.Time) error {
 	msg := notify.Message{Event: notify.EventExternal, At: now, Alert: &notify.External{
 		Title: a.Title, Message: a.Message, Severity: a.Severity, Source: a.Source, Status: a.Status, URL: a.URL,
 		Labels: a.Labels, Resolved: a.IsResolved(),
@@ -102,18 +102,13 @@ func (s *server) storeExternal(app core.App, a monitor.ExternalAlert, chans []ch
 		}
 		fields[i] = b
 	}
-	alertID, at := ingest.NewID(now), dbDate(now)
+	alertID, at := ingest.NewID(now), store.DBDate(now)
 	return app.RunInTransaction(func(tx core.App) error {
-		err := insertRows(tx.DB(), "alerts", []string{"id", "title", "message", "severity", "source", "status", "format", "url", "labels", "annotations", "channels", "created"},
-			[][]any{{alertID, a.Title, a.Message, a.Severity, a.Source, a.Status, a.Format, a.URL, string(fields[0]), string(fields[1]), string(fields[2]), at}})
-		if err != nil {
-			return err
-		}
 		notes := make([][]any, len(chans))
 		for i, c := range chans {
 			notes[i] = []any{ingest.NewID(now), c.ChannelID, "", "", alertID, notify.EventExternal, notify.StatusPending, 0, "", "", at, string(fields[3]), at, at}
 		}
-		return insertRows(tx.DB(), "notifications", notificationColumns, notes)
+		return store.InsertAlert(tx.DB(), []any{alertID, a.Title, a.Message, a.Severity, a.Source, a.Status, a.Format, a.URL, string(fields[0]), string(fields[1]), string(fields[2]), at}, notes)
 	})
 }
 
@@ -173,44 +168,29 @@ func (s *server) alertsRecent(e *core.RequestEvent) error {
 		if err != nil {
 			return writeJSON(e, http.StatusBadRequest, alertReply{Message: "since must be an ISO-8601 time, e.g. 2025-11-26T12:00:00Z"})
 		}
-		after = dbDate(t)
+		after = store.DBDate(t)
 	case hours > 0:
-		after = dbDate(now.Add(-time.Duration(hours * float64(time.Hour))))
+		after = store.DBDate(now.Add(-time.Duration(hours * float64(time.Hour))))
 	}
-	var rows []struct {
-		ID       string `db:"id"`
-		Title    string `db:"title"`
-		Message  string `db:"message"`
-		Severity string `db:"severity"`
-		Source   string `db:"source"`
-		Status   string `db:"status"`
-		Format   string `db:"format"`
-		URL      string `db:"url"`
-		Labels   string `db:"labels"`
-		Channels string `db:"channels"`
-		Created  string `db:"created"`
-	}
-	err := e.App.DB().NewQuery(`SELECT id, title, message, severity, source, status, format, url, labels, channels, created
-		FROM alerts WHERE created > {:after} ORDER BY created DESC, rowid DESC LIMIT {:limit}`).
-		Bind(dbx.Params{"after": after, "limit": limit}).All(&rows)
+	rows, err := store.RecentAlerts(e.App.DB(), after, limit)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	names, err := channelNames(e.App)
+	names, err := store.ChannelNames(e.App.DB())
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
 	reply := recentReply{Success: true, Alerts: make([]recentAlert, 0, len(rows)), PeriodHours: hours}
 	for _, r := range rows {
 		item := recentAlert{ID: r.ID, Title: r.Title, Message: r.Message, Severity: r.Severity, Source: r.Source, Status: r.Status,
-			Format: r.Format, URL: r.URL, Channels: []string{}, Timestamp: iso(parseDate(r.Created))}
+			Format: r.Format, URL: r.URL, Channels: []string{}, Timestamp: iso(store.ParseDate(r.Created))}
 		if r.Labels != "" && r.Labels != "null" {
 			if err := json.Unmarshal([]byte(r.Labels), &item.Labels); err != nil {
 				return e.InternalServerError("", err)
 			}
 		}
 		var ids []string
-		if err := jsonList(r.Channels, &ids); err != nil {
+		if err := store.JSONList(r.Channels, &ids); err != nil {
 			return e.InternalServerError("", err)
 		}
 		for _, id := range ids {
@@ -222,19 +202,4 @@ func (s *server) alertsRecent(e *core.RequestEvent) error {
 	}
 	reply.Count = len(reply.Alerts)
 	return writeJSON(e, http.StatusOK, reply)
-}
-
-func channelNames(app core.App) (map[string]string, error) {
-	var rows []struct {
-		ID   string `db:"id"`
-		Name string `db:"name"`
-	}
-	if err := app.DB().NewQuery("SELECT id, name FROM channels").All(&rows); err != nil {
-		return nil, err
-	}
-	names := make(map[string]string, len(rows))
-	for _, r := range rows {
-		names[r.ID] = r.Name
-	}
-	return names, nil
 }

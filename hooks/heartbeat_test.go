@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
@@ -348,7 +349,7 @@ func TestRegistrySeesOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Written behind the server's back: no record hook runs.
-	err = insertRows(h.app.DB(), "services", []string{"id", "serviceId", "apiKey", "interval", "stalenessThreshold", "created", "updated"},
+	err = store.InsertRows(h.app.DB(), "services", []string{"id", "serviceId", "apiKey", "interval", "stalenessThreshold", "created", "updated"},
 		[][]any{{"importedsvc0001", "imported-1", "k-imported", 120, 300, "2030-01-01 00:00:00.000Z", "2030-01-01 00:00:00.000Z"}})
 	if err != nil {
 		t.Fatal(err)
@@ -399,7 +400,7 @@ func TestBeatsReachTheEngine(t *testing.T) {
 	if v, _ = h.s.alerts.engine.Get("db-1"); v.State != monitor.Up || !v.Since.Equal(back) {
 		t.Errorf("after the recovery: %s since %s, want up since the beat", v.State, v.Since)
 	}
-	if inc := h.incident(svc.Id); inc.EndedAt != dbDate(back) {
+	if inc := h.incident(svc.Id); inc.EndedAt != store.DBDate(back) {
 		t.Errorf("incident %+v, want closed at the recovering beat", inc)
 	}
 }

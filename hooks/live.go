@@ -13,89 +13,61 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-)
-
-// Queries that load the engine's state at start-up: a handful of scans, once.
-const (
-	sqlEngineServices = "SELECT " + serviceColumns + ", dependsOn, reminderMinutes FROM services"
-	sqlEngineService  = sqlEngineServices + " WHERE id = {:id}"
-	// sqlEngineIncidents reads the open incidents and those that ended within the flap
-	// window, which count towards flapping.
-	sqlEngineIncidents = "SELECT id, service, status, startedAt, endedAt, alertedAt, remindedAt FROM incidents WHERE endedAt = '' OR endedAt > {:cutoff}"
-	sqlEngineAlerted   = `SELECT DISTINCT n.incident, n.channel FROM notifications n JOIN incidents i ON i.id = n.incident
-		WHERE i.endedAt = '' AND n.event IN ('down', 'degraded')`
-	sqlEngineFlapNotices = "SELECT service, MAX(created) AS at FROM notifications WHERE event = 'flapping' AND created > {:cutoff} GROUP BY service"
 )
 
 // loadEngineServices reads every service with its committed state, open incident and
 // recent incident changes, as the engine keeps them.
 func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error) {
-	var rows []alertRow
-	if err := db.NewQuery(sqlEngineServices).All(&rows); err != nil {
-		return nil, fmt.Errorf("hooks: load services: %w", err)
+	cutoffAt := now.Add(-monitor.FlapWindow)
+	st, err := store.LoadEngineState(db, cutoffAt)
+	if err != nil {
+		return nil, err
 	}
-	cutoff := dbDate(now.Add(-monitor.FlapWindow))
-	var incs []alertIncident
-	if err := db.NewQuery(sqlEngineIncidents).Bind(dbx.Params{"cutoff": cutoff}).All(&incs); err != nil {
-		return nil, fmt.Errorf("hooks: load incidents: %w", err)
-	}
-	var sent []struct {
-		Incident string `db:"incident"`
-		Channel  string `db:"channel"`
-	}
-	if err := db.NewQuery(sqlEngineAlerted).All(&sent); err != nil {
-		return nil, fmt.Errorf("hooks: load alerted channels: %w", err)
-	}
-	var flaps []struct {
-		Service string `db:"service"`
-		At      string `db:"at"`
-	}
-	if err := db.NewQuery(sqlEngineFlapNotices).Bind(dbx.Params{"cutoff": cutoff}).All(&flaps); err != nil {
-		return nil, fmt.Errorf("hooks: load flapping notices: %w", err)
-	}
-	svcs := make([]engine.Service, len(rows))
-	byID := make(map[string]*engine.Service, len(rows))
-	for i, r := range rows {
+	cutoff := store.DBDate(cutoffAt)
+	svcs := make([]engine.Service, len(st.Services))
+	byID := make(map[string]*engine.Service, len(st.Services))
+	for i, r := range st.Services {
 		svcs[i] = engineService(r)
 		byID[r.ID] = &svcs[i]
 	}
 	open := map[string]*monitor.OpenIncident{}
-	for _, in := range incs {
+	for _, in := range st.Incidents {
 		s := byID[in.Service]
 		if s == nil {
 			continue
 		}
-		if started := parseDate(in.StartedAt); in.StartedAt > cutoff {
+		if started := store.ParseDate(in.StartedAt); in.StartedAt > cutoff {
 			s.Changes = append(s.Changes, started)
 		}
 		if in.EndedAt != "" {
-			s.Changes = append(s.Changes, parseDate(in.EndedAt))
+			s.Changes = append(s.Changes, store.ParseDate(in.EndedAt))
 			continue
 		}
-		s.Open = &monitor.OpenIncident{ID: in.ID, Status: monitor.Status(in.Status), StartedAt: parseDate(in.StartedAt),
-			AlertedAt: parseDate(in.AlertedAt), RemindedAt: parseDate(in.RemindedAt)}
+		s.Open = &monitor.OpenIncident{ID: in.ID, Status: monitor.Status(in.Status), StartedAt: store.ParseDate(in.StartedAt),
+			AlertedAt: store.ParseDate(in.AlertedAt), RemindedAt: store.ParseDate(in.RemindedAt)}
 		open[in.ID] = s.Open
 	}
-	for _, n := range sent {
+	for _, n := range st.Alerted {
 		if in := open[n.Incident]; in != nil {
 			in.Alerted = append(in.Alerted, n.Channel)
 		}
 	}
-	for _, f := range flaps {
+	for _, f := range st.FlapNotices {
 		if s := byID[f.Service]; s != nil {
-			s.FlapNoticeAt = parseDate(f.At)
+			s.FlapNoticeAt = store.ParseDate(f.At)
 		}
 	}
 	return svcs, nil
 }
 
 // engineService is a service row as the engine keeps it (no incident facts yet).
-func engineService(r alertRow) engine.Service {
-	s := engine.Service{ID: r.ID, ServiceID: r.ServiceID, Name: r.Name, Group: r.Group, Model: r.model(), LastMessage: r.LastMessage,
-		Reminder: time.Duration(r.ReminderMinutes) * time.Minute, State: monitor.Status(r.Status), Since: parseDate(r.StatusChangedAt)}
-	if err := jsonList(r.DependsOn, &s.Parents); err != nil {
+func engineService(r store.EngineServiceRow) engine.Service {
+	s := engine.Service{ID: r.ID, ServiceID: r.ServiceID, Name: r.Name, Group: r.Group, Model: r.Model(), LastMessage: r.LastMessage,
+		Reminder: time.Duration(r.ReminderMinutes) * time.Minute, State: monitor.Status(r.Status), Since: store.ParseDate(r.StatusChangedAt)}
+	if err := store.JSONList(r.DependsOn, &s.Parents); err != nil {
 		s.Parents = nil // a malformed list depends on nothing rather than stopping every alert
 	}
 	return s
@@ -113,88 +85,53 @@ type engineSink struct {
 	queued    func(n int)                                 // told how many notifications a commit queued
 }
 
-// Statements of a transition's commit.
-const (
-	sqlSetStatus     = "UPDATE services SET status = ?, statusChangedAt = ? WHERE id = ?"
-	sqlCloseIncident = "UPDATE incidents SET endedAt = ?, updated = ? WHERE id = ?"
-	sqlMarkAlerted   = "UPDATE incidents SET alertedAt = ?, updated = ? WHERE id = ?"
-	sqlMarkReminded  = "UPDATE incidents SET remindedAt = ?, updated = ? WHERE id = ?"
-)
-
-var (
-	incidentColumns = []string{"id", "service", "status", "cause", "startedAt", "endedAt", "alertedAt", "remindedAt", "created", "updated"}
-	logColumns      = []string{"id", "service", "status", "previousStatus", "lastSeen", "timeSinceLastHeartbeat", "stalenessThreshold", "created"}
-)
-
-// transitionRows is what a commit of transitions writes.
-type transitionRows struct {
-	updates                [][]any // a statement, then its arguments
-	incidents, logs, notes [][]any
-}
-
 // Commit stores ts in one transaction of the writer.
 func (k engineSink) Commit(now time.Time, ts []engine.Transition) error {
 	rows, err := k.rows(now, ts)
 	if err != nil {
 		return err
 	}
-	err = k.writer.Do(context.Background(), func(tx *sql.Tx) error {
-		for _, u := range rows.updates {
-			if _, err := tx.Exec(u[0].(string), u[1:]...); err != nil {
-				return fmt.Errorf("hooks: %s: %w", u[0], err)
-			}
-		}
-		for _, b := range []struct {
-			table string
-			cols  []string
-			rows  [][]any
-		}{{"incidents", incidentColumns, rows.incidents}, {"logs", logColumns, rows.logs}, {"notifications", notificationColumns, rows.notes}} {
-			if err := ingest.InsertRows(tx, b.table, b.cols, b.rows); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = k.writer.Do(context.Background(), func(tx *sql.Tx) error { return store.WriteTransitions(tx, rows) })
 	if err != nil {
 		return err
 	}
 	if k.committed != nil {
 		k.committed(now, ts)
 	}
-	if len(rows.notes) > 0 && k.queued != nil {
-		k.queued(len(rows.notes))
+	if len(rows.Notes) > 0 && k.queued != nil {
+		k.queued(len(rows.Notes))
 	}
 	return nil
 }
 
 // rows works out what committing ts writes.
-func (k engineSink) rows(now time.Time, ts []engine.Transition) (transitionRows, error) {
-	var out transitionRows
-	at := dbDate(now)
+func (k engineSink) rows(now time.Time, ts []engine.Transition) (store.TransitionRows, error) {
+	var out store.TransitionRows
+	at := store.DBDate(now)
 	appURL := strings.TrimRight(k.app.Settings().Meta.AppURL, "/")
 	for _, t := range ts {
 		d, r := t.Decision, t.Service
 		if d.Changed {
-			out.updates = append(out.updates, []any{sqlSetStatus, string(d.Status), dbDate(d.Since), r.ID})
+			out.Updates = append(out.Updates, []any{store.SQLSetStatus, string(d.Status), store.DBDate(d.Since), r.ID})
 			var sinceMs int64 // the column is NOT NULL; an empty lastSeen says "never"
 			if !r.Model.LastSeen.IsZero() {
 				sinceMs = now.Sub(r.Model.LastSeen).Milliseconds()
 			}
-			out.logs = append(out.logs, []any{ingest.NewID(now), r.ID, string(d.Status), string(r.State), dbDate(r.Model.LastSeen), sinceMs, d.Model.Threshold.Milliseconds(), at})
+			out.Logs = append(out.Logs, []any{ingest.NewID(now), r.ID, string(d.Status), string(r.State), store.DBDate(r.Model.LastSeen), sinceMs, d.Model.Threshold.Milliseconds(), at})
 		}
 		if c := d.Close; c != nil {
 			end := d.Since
 			if end.Before(c.StartedAt) {
 				end = c.StartedAt
 			}
-			out.updates = append(out.updates, []any{sqlCloseIncident, dbDate(end), at, c.ID})
+			out.Updates = append(out.Updates, []any{store.SQLCloseIncident, store.DBDate(end), at, c.ID})
 		}
 		if r.Open != nil && d.Close == nil {
 			if d.AlertOpen {
-				out.updates = append(out.updates, []any{sqlMarkAlerted, at, at, r.Open.ID})
+				out.Updates = append(out.Updates, []any{store.SQLMarkAlerted, at, at, r.Open.ID})
 			}
 			if d.Remind {
-				out.updates = append(out.updates, []any{sqlMarkReminded, at, at, r.Open.ID})
+				out.Updates = append(out.Updates, []any{store.SQLMarkReminded, at, at, r.Open.ID})
 			}
 		}
 		if d.Open {
@@ -202,7 +139,7 @@ func (k engineSink) rows(now time.Time, ts []engine.Transition) (transitionRows,
 			if d.AlertNew {
 				alerted = at
 			}
-			out.incidents = append(out.incidents, []any{t.Incident, r.ID, string(d.Status), string(d.Cause), dbDate(d.Since), "", alerted, "", at, at})
+			out.Incidents = append(out.Incidents, []any{t.Incident, r.ID, string(d.Status), string(d.Cause), store.DBDate(d.Since), "", alerted, "", at, at})
 		}
 		for _, n := range d.Notices {
 			msg := engineMessage(t, n, now, appURL)
@@ -211,7 +148,7 @@ func (k engineSink) rows(now time.Time, ts []engine.Transition) (transitionRows,
 				return out, fmt.Errorf("hooks: encode notification: %w", err)
 			}
 			for _, ch := range n.Channels {
-				out.notes = append(out.notes, []any{ingest.NewID(now), ch, msg.IncidentID, r.ID, "", string(n.Event), notify.StatusPending, 0, "",
+				out.Notes = append(out.Notes, []any{ingest.NewID(now), ch, msg.IncidentID, r.ID, "", string(n.Event), notify.StatusPending, 0, "",
 					"", at, string(body), at, at})
 			}
 		}

@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
-	"github.com/pocketbase/dbx"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -35,25 +36,8 @@ func (s *server) sender() *notify.Sender {
 // notificationStore is the delivery worker's view of the notifications collection.
 type notificationStore struct{ app core.App }
 
-type dueRow struct {
-	ID       string `db:"id"`
-	Attempts int    `db:"attempts"`
-	Message  string `db:"message"`
-	channelRow
-}
-
-type channelRow struct {
-	ChannelID string `db:"channelId"`
-	Name      string `db:"name"`
-	Type      string `db:"type"`
-	Config    string `db:"config"`
-	Secrets   string `db:"secrets"`
-	Disabled  bool   `db:"disabled"`
-	Events    string `db:"events"`
-}
-
-// channel loads a channels row; the error says why it cannot be sent to.
-func (c channelRow) channel() (notify.Channel, error) {
+// channelOf loads a channels row; the error says why it cannot be sent to.
+func channelOf(c store.ChannelRow) (notify.Channel, error) {
 	if c.Disabled {
 		return notify.Channel{ID: c.ChannelID, Name: c.Name, Type: notify.Type(c.Type)}, errors.New("hooks: channel disabled")
 	}
@@ -62,28 +46,18 @@ func (c channelRow) channel() (notify.Channel, error) {
 	return ch, err
 }
 
-// channelColumns are a channel's columns for channelRow; a JSON field left empty is NULL.
-const channelColumns = "c.id AS channelId, c.name, c.type, COALESCE(c.config, '') AS config, COALESCE(c.secrets, '') AS secrets, c.disabled, c.events"
-
 // Due lists pending notifications whose time has come, longest due first, leaving out any
 // queued behind a pending one of the same channel and incident (so a recovery never
 // overtakes its alert, however the alert's retries go).
 func (st notificationStore) Due(ctx context.Context, now time.Time, limit int) ([]notify.Delivery, error) {
-	var rows []dueRow
-	err := st.app.DB().NewQuery(`SELECT n.id, n.attempts, n.message, ` + channelColumns + `
-		FROM notifications n JOIN channels c ON c.id = n.channel
-		WHERE n.status = 'pending' AND n.nextAttemptAt <= {:now}
-		AND NOT EXISTS (SELECT 1 FROM notifications p WHERE n.incident != '' AND p.incident = n.incident
-			AND p.channel = n.channel AND p.status = 'pending' AND p.rowid < n.rowid)
-		ORDER BY n.nextAttemptAt, n.rowid LIMIT {:limit}`).
-		Bind(dbx.Params{"now": dbDate(now), "limit": limit}).WithContext(ctx).All(&rows)
+	rows, err := store.DueNotifications(ctx, st.app.DB(), now, limit)
 	if err != nil {
-		return nil, fmt.Errorf("hooks: due notifications: %w", err)
+		return nil, err
 	}
 	out := make([]notify.Delivery, len(rows))
 	for i, r := range rows {
 		d := notify.Delivery{ID: r.ID, Attempts: r.Attempts}
-		d.Channel, d.Err = r.channel()
+		d.Channel, d.Err = channelOf(r.ChannelRow)
 		if err := json.Unmarshal([]byte(r.Message), &d.Message); err != nil && d.Err == nil {
 			d.Err = fmt.Errorf("hooks: notification message: %w", err)
 		}
@@ -94,14 +68,8 @@ func (st notificationStore) Due(ctx context.Context, now time.Time, limit int) (
 
 // Record stores the outcome of an attempt.
 func (st notificationStore) Record(ctx context.Context, id string, o notify.Outcome) error {
-	_, err := st.app.NonconcurrentDB().NewQuery(`UPDATE notifications SET status = {:status}, attempts = {:attempts},
-		lastError = {:err}, sentAt = {:sent}, nextAttemptAt = {:next}, updated = {:now} WHERE id = {:id}`).
-		Bind(dbx.Params{"status": o.Status, "attempts": o.Attempts, "err": o.LastError, "sent": dbDate(o.SentAt),
-			"next": dbDate(o.NextAttemptAt), "now": dbDate(time.Now()), "id": id}).WithContext(ctx).Execute()
-	if err != nil {
-		return fmt.Errorf("hooks: record notification: %w", err)
-	}
-	return nil
+	a := store.Attempt{Status: o.Status, Attempts: o.Attempts, LastError: o.LastError, SentAt: o.SentAt, NextAttemptAt: o.NextAttemptAt}
+	return store.RecordNotification(ctx, st.app.NonconcurrentDB(), id, a, time.Now())
 }
 
 // defaultEvents are what a new channel is told when the admin picks none.
@@ -158,10 +126,10 @@ func validateWindow(r *core.Record) error {
 		}
 		return nil
 	}
-	row := windowRow{Kind: "weekly", StartTime: r.GetString("startTime"), DurationMinutes: r.GetFloat("durationMinutes"), Timezone: r.GetString("timezone")}
+	row := store.WindowRow{Kind: "weekly", StartTime: r.GetString("startTime"), DurationMinutes: r.GetFloat("durationMinutes"), Timezone: r.GetString("timezone")}
 	days, _ := json.Marshal(r.GetStringSlice("weekdays"))
 	row.Weekdays = string(days)
-	switch _, err := row.window(); {
+	switch _, err := row.Window(); {
 	case len(r.GetStringSlice("weekdays")) == 0:
 		return fail("weekdays", "A weekly window needs at least one day.")
 	case row.DurationMinutes <= 0:
@@ -181,19 +149,9 @@ func validateDependencies(app core.App, r *core.Record) error {
 	if len(parents) == 0 {
 		return nil
 	}
-	var rows []struct {
-		ID        string `db:"id"`
-		DependsOn string `db:"dependsOn"`
-	}
-	if err := app.DB().NewQuery("SELECT id, dependsOn FROM services").All(&rows); err != nil {
-		return fmt.Errorf("hooks: load dependencies: %w", err)
-	}
-	graph := map[string][]string{}
-	for _, row := range rows {
-		var ps []string
-		if jsonList(row.DependsOn, &ps) == nil {
-			graph[row.ID] = ps
-		}
+	graph, err := store.LoadDependencies(app.DB())
+	if err != nil {
+		return err
 	}
 	graph[r.Id] = parents
 	seen := map[string]bool{}
@@ -212,22 +170,6 @@ func validateDependencies(app core.App, r *core.Record) error {
 	return nil
 }
 
-// pruneAlerts applies retention to notifications and external alerts: the same days as
-// incidents, but never a notification still pending or one an open incident's recovery
-// needs to find its channels.
-func (s *server) pruneAlerts(now time.Time) error {
-	if s.cfg.KeepIncidentsDays <= 0 {
-		return nil
-	}
-	params := func() dbx.Params { return dbx.Params{"cutoff": dbDate(now.AddDate(0, 0, -s.cfg.KeepIncidentsDays))} }
-	err := s.deleteAll(`DELETE FROM notifications WHERE rowid IN (SELECT rowid FROM notifications WHERE status != 'pending'
-		AND created < {:cutoff} AND (incident = '' OR incident NOT IN (SELECT id FROM incidents WHERE endedAt = '')) LIMIT {:batch})`, params())
-	if err != nil {
-		return err
-	}
-	return s.deleteAll("DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts WHERE created < {:cutoff} LIMIT {:batch})", params())
-}
-
 // testReply is the answer of POST /api/channels/{id}/test.
 type testReply struct {
 	Success bool   `json:"success"`
@@ -240,10 +182,8 @@ type testReply struct {
 // channelTest is POST /api/channels/{id}/test (superusers): it sends a test message
 // through the channel at once, records it, and answers with the outcome.
 func (s *server) channelTest(e *core.RequestEvent) error {
-	var row channelRow
-	err := e.App.DB().NewQuery("SELECT " + channelColumns + " FROM channels c WHERE c.id = {:id}").
-		Bind(dbx.Params{"id": e.Request.PathValue("id")}).One(&row)
-	if isNotFound(err) {
+	row, err := store.FindChannel(e.App.DB(), e.Request.PathValue("id"))
+	if errors.Is(err, sql.ErrNoRows) {
 		return writeJSON(e, http.StatusNotFound, testReply{Message: "Unknown channel"})
 	}
 	if err != nil {
@@ -251,7 +191,7 @@ func (s *server) channelTest(e *core.RequestEvent) error {
 	}
 	reply := testReply{Channel: row.Name, Type: row.Type}
 	row.Disabled = false // a test of a disabled channel is how one checks it before enabling it
-	ch, err := row.channel()
+	ch, err := channelOf(row)
 	if err != nil {
 		reply.Message, reply.Error = "The channel's settings are not valid", strings.TrimPrefix(err.Error(), "notify: ")
 		return writeJSON(e, http.StatusBadRequest, reply)
@@ -261,7 +201,7 @@ func (s *server) channelTest(e *core.RequestEvent) error {
 	ctx, cancel := context.WithTimeout(e.Request.Context(), 20*time.Second)
 	defer cancel()
 	sendErr := s.sender().Send(ctx, ch, msg)
-	status, sentAt := notify.StatusSent, dbDate(now)
+	status, sentAt := notify.StatusSent, store.DBDate(now)
 	if sendErr != nil {
 		status, sentAt = notify.StatusFailed, ""
 	}
@@ -273,8 +213,8 @@ func (s *server) channelTest(e *core.RequestEvent) error {
 	if sendErr != nil {
 		errText = sendErr.Error()
 	}
-	err = insertRows(e.App.NonconcurrentDB(), "notifications", notificationColumns, [][]any{{ingest.NewID(now), ch.ID, "", "", "",
-		notify.EventTest, status, 1, errText, sentAt, "", string(body), dbDate(now), dbDate(now)}})
+	err = store.InsertNotifications(e.App.NonconcurrentDB(), [][]any{{ingest.NewID(now), ch.ID, "", "", "",
+		notify.EventTest, status, 1, errText, sentAt, "", string(body), store.DBDate(now), store.DBDate(now)}})
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
@@ -289,7 +229,7 @@ func (s *server) channelTest(e *core.RequestEvent) error {
 // routeExternal picks the channels of an external alert: the enabled ones it names
 // (case-insensitive), or else those subscribed to its severity's event that take
 // external alerts. unknown lists names it asked for that no enabled channel has.
-func routeExternal(rows []channelRow, a monitor.ExternalAlert) (picked []channelRow, unknown, available []string) {
+func routeExternal(rows []store.ChannelRow, a monitor.ExternalAlert) (picked []store.ChannelRow, unknown, available []string) {
 	for _, r := range rows {
 		if !r.Disabled {
 			available = append(available, r.Name)
@@ -297,10 +237,10 @@ func routeExternal(rows []channelRow, a monitor.ExternalAlert) (picked []channel
 	}
 	if len(a.Channels) > 0 {
 		for _, name := range a.Channels {
-			i := slices.IndexFunc(rows, func(r channelRow) bool { return !r.Disabled && strings.EqualFold(r.Name, name) })
+			i := slices.IndexFunc(rows, func(r store.ChannelRow) bool { return !r.Disabled && strings.EqualFold(r.Name, name) })
 			if i < 0 {
 				unknown = append(unknown, name)
-			} else if !slices.ContainsFunc(picked, func(p channelRow) bool { return p.ChannelID == rows[i].ChannelID }) {
+			} else if !slices.ContainsFunc(picked, func(p store.ChannelRow) bool { return p.ChannelID == rows[i].ChannelID }) {
 				picked = append(picked, rows[i])
 			}
 		}
@@ -311,9 +251,9 @@ func routeExternal(rows []channelRow, a monitor.ExternalAlert) (picked []channel
 		if r.Disabled {
 			continue
 		}
-		ch, _ := r.channel() // a broken channel still gets its notification, which fails visibly
+		ch, _ := channelOf(r) // a broken channel still gets its notification, which fails visibly
 		var events []string
-		if jsonList(r.Events, &events) == nil && slices.Contains(events, ev) && ch.TakesExternal() {
+		if store.JSONList(r.Events, &events) == nil && slices.Contains(events, ev) && ch.TakesExternal() {
 			picked = append(picked, r)
 		}
 	}

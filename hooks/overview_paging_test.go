@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
@@ -48,16 +49,16 @@ func pagingHarness(t *testing.T, opts ...func(*Config)) (*harness, *browser) {
 			case monitor.Paused:
 				paused = true
 			}
-			seenText, first := dbDate(seen), dbDate(pagingNow.AddDate(0, 0, -30))
+			seenText, first := store.DBDate(seen), store.DBDate(pagingNow.AddDate(0, 0, -30))
 			if f.state == monitor.Unknown {
 				seenText, last, first = "", "", ""
 			}
 			rows = append(rows, []any{fmt.Sprintf("rec%012d", i), id, "Service " + id, groups[i%len(groups)], fmt.Sprintf("key%037d", i),
-				120, 300, paused, seenText, last, "ok", dbDate(pagingNow.AddDate(0, 0, -40)), first, dbDate(pagingNow.AddDate(0, 0, -40))})
+				120, 300, paused, seenText, last, "ok", store.DBDate(pagingNow.AddDate(0, 0, -40)), first, store.DBDate(pagingNow.AddDate(0, 0, -40))})
 			i++
 		}
 	}
-	err := insertRows(h.app.DB(), "services", []string{"id", "serviceId", "name", "group", "apiKey", "interval", "stalenessThreshold", "paused",
+	err := store.InsertRows(h.app.DB(), "services", []string{"id", "serviceId", "name", "group", "apiKey", "interval", "stalenessThreshold", "paused",
 		"lastSeen", "lastStatus", "lastMessage", "created", "firstSeen", "updated"}, rows)
 	if err != nil {
 		t.Fatal(err)
@@ -260,9 +261,9 @@ func TestOverviewPageQueriesUseIndexes(t *testing.T) {
 	h := newHarness(t)
 	db := h.app.DB()
 	ids := []string{"a", "b", "c"}
-	incs, pauses := historyQueries(db, ids, pagingNow)
+	incs, pauses := store.HistoryQueries(db, ids, pagingNow)
 	for name, q := range map[string]*dbx.Query{
-		"services of the page":  db.Select(pageColumns...).From("services").Where(dbx.In("id", anys(ids)...)).Build(),
+		"services of the page":  store.PageServicesQuery(db, ids).Build(),
 		"incidents of the page": incs.Build(),
 		"pauses of the page":    pauses.Build(),
 	} {

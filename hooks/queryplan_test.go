@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
@@ -206,7 +207,7 @@ func seedRows(t *testing.T, h *harness, service, channel string, now time.Time) 
 	t.Helper()
 	const n = 300
 	id := func(prefix string, i int) string { return fmt.Sprintf("%s%014d", prefix, i) }
-	at := func(i int) string { return dbDate(now.Add(-time.Duration(n-i) * time.Minute)) }
+	at := func(i int) string { return store.DBDate(now.Add(-time.Duration(n-i) * time.Minute)) }
 	var beats, logs, incidents, notes, alerts, summaries [][]any
 	for i := range n {
 		beats = append(beats, []any{id("b", i), service, "up", at(i)})
@@ -228,7 +229,7 @@ func seedRows(t *testing.T, h *harness, service, channel string, now time.Time) 
 		{"alerts", []string{"id", "title", "labels", "annotations", "channels", "created"}, alerts},
 		{"summaries", []string{"id", "created"}, summaries},
 	} {
-		if err := insertRows(h.app.DB(), ins.table, ins.cols, ins.rows); err != nil {
+		if err := store.InsertRows(h.app.DB(), ins.table, ins.cols, ins.rows); err != nil {
 			t.Fatal(err)
 		}
 	}

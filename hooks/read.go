@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
-	"github.com/pocketbase/dbx"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -37,23 +37,10 @@ type statusSummary struct {
 	Results          []statusResult `json:"results"`
 }
 
-// add counts n services in state st.
-func (sum *statusSummary) add(st monitor.Status, n int) {
-	sum.TotalServices += n
-	switch st {
-	case monitor.Up:
-		sum.ServicesUp += n
-	case monitor.Late:
-		sum.ServicesLate += n
-	case monitor.Degraded:
-		sum.ServicesDegraded += n
-	case monitor.Down:
-		sum.ServicesDown += n
-	case monitor.Paused:
-		sum.ServicesPaused += n
-	default:
-		sum.ServicesUnknown += n
-	}
+// summaryOf is the summary of counts c.
+func summaryOf(c store.Counts, timestamp string) statusSummary {
+	return statusSummary{Timestamp: timestamp, TotalServices: c.Total, ServicesUp: c.Up, ServicesLate: c.Late,
+		ServicesDegraded: c.Degraded, ServicesDown: c.Down, ServicesUnknown: c.Unknown, ServicesPaused: c.Paused}
 }
 
 type serviceInfo struct {
@@ -68,13 +55,13 @@ type serviceInfo struct {
 
 // servicesList is GET /api/services. It never includes a key.
 func (s *server) servicesList(e *core.RequestEvent) error {
-	rows, err := loadServices(s.app.DB())
+	rows, err := store.LoadServices(s.app.DB())
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
 	out := make([]serviceInfo, len(rows))
 	for i, r := range rows {
-		m := r.model()
+		m := r.Model()
 		out[i] = serviceInfo{ID: r.ServiceID, Name: r.DisplayName(), Description: r.Description, Group: r.Group,
 			Enabled: !r.Paused && !m.PausedUntil.After(s.now()), Interval: int64(m.Interval / time.Second), StalenessThreshold: int64(m.Threshold / time.Second)}
 	}
@@ -90,15 +77,6 @@ type logEntry struct {
 	TimeSinceLastHeartbeat *int64  `json:"timeSinceLastHeartbeat"`
 	StalenessThreshold     int64   `json:"stalenessThreshold"`
 	Timestamp              string  `json:"timestamp"`
-}
-
-type logRow struct {
-	Status         string  `db:"status"`
-	PreviousStatus string  `db:"previousStatus"`
-	LastSeen       string  `db:"lastSeen"`
-	Since          float64 `db:"timeSinceLastHeartbeat"`
-	Threshold      float64 `db:"stalenessThreshold"`
-	Created        string  `db:"created"`
 }
 
 // Bounds of GET /api/logs?limit=N.
@@ -122,24 +100,26 @@ func (s *server) logsList(e *core.RequestEvent) error {
 	if !monitor.ValidServiceID(sid) {
 		return fail(e, http.StatusBadRequest, "Invalid service format")
 	}
-	svc, err := findService(s.app.DB(), sid)
+	svc, err := store.FindService(s.app.DB(), sid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fail(e, http.StatusNotFound, monitor.ErrUnknownService)
 	} else if err != nil {
 		return e.InternalServerError("", err)
 	}
-	var rows []logRow
-	err = s.app.DB().NewQuery("SELECT status, previousStatus, lastSeen, timeSinceLastHeartbeat, stalenessThreshold, created FROM logs WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:limit}").
-		Bind(dbx.Params{"id": svc.ID, "limit": limit}).All(&rows)
+	rows, err := store.LoadLogs(s.app.DB(), svc.ID, limit)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
 	out := make([]logEntry, len(rows))
 	for i, r := range rows {
 		out[i] = logEntry{ServiceID: svc.ServiceID, ServiceName: svc.DisplayName(), Status: r.Status, PreviousStatus: r.PreviousStatus,
-			StalenessThreshold: int64(r.Threshold), Timestamp: iso(parseDate(r.Created))}
-		if t := parseDate(r.LastSeen); !t.IsZero() {
-			seen, ms := iso(t), int64(r.Since)
+			StalenessThreshold: int64(r.Threshold), Timestamp: iso(store.ParseDate(r.Created))}
+		if t := store.ParseDate(r.LastSeen); !t.IsZero() {
+			var ms int64
+			if r.Since != nil {
+				ms = int64(*r.Since)
+			}
+			seen := iso(t)
 			out[i].LastSeen, out[i].TimeSinceLastHeartbeat = &seen, &ms
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
@@ -33,12 +34,12 @@ func statusOf(t *testing.T, h *harness, serviceID string, headers ...string) sta
 func setSeen(t *testing.T, h *harness, serviceID string, at time.Time, status string) {
 	t.Helper()
 	_, err := h.app.DB().NewQuery("UPDATE services SET lastSeen = {:at}, lastStatus = {:st}, lastMessage = 'm' WHERE serviceId = {:sid}").
-		Bind(dbx.Params{"at": dbDate(at), "st": status, "sid": serviceID}).Execute()
+		Bind(dbx.Params{"at": store.DBDate(at), "st": status, "sid": serviceID}).Execute()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r alertRow
-	if err := h.app.DB().NewQuery(sqlEngineServices + " WHERE serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID}).One(&r); err != nil {
+	var r store.EngineServiceRow
+	if err := h.app.DB().NewQuery(store.SQLEngineServices + " WHERE serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID}).One(&r); err != nil {
 		t.Fatal(err)
 	}
 	h.s.alerts.engine.Refresh(engineService(r))

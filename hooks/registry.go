@@ -1,31 +1,22 @@
 package hooks
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
-	"github.com/pocketbase/dbx"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
 )
 
 // loadRegistry fills the hot-path registry from the database.
 func (s *server) loadRegistry() error {
-	var svcs []struct {
-		ID        string `db:"id"`
-		ServiceID string `db:"serviceId"`
-		APIKey    string `db:"apiKey"`
-	}
-	if err := s.app.DB().NewQuery("SELECT id, serviceId, apiKey FROM services").All(&svcs); err != nil {
+	list, err := store.LoadServiceKeys(s.app.DB())
+	if err != nil {
 		return err
-	}
-	list := make([]ingest.ServiceKey, len(svcs))
-	for i, r := range svcs {
-		list[i] = ingest.ServiceKey{RecordID: r.ID, ServiceID: r.ServiceID, Key: r.APIKey}
 	}
 	s.reg.ReplaceServices(list)
 	return s.reloadKeys(s.app)
@@ -34,11 +25,7 @@ func (s *server) loadRegistry() error {
 // registryVersion changes whenever a service or api key is created, changed or deleted,
 // by this process or another one (an `import` run against the same data directory).
 func (s *server) registryVersion() (string, error) {
-	var v string
-	err := s.app.DB().NewQuery(`SELECT
-		(SELECT COUNT(*) || '/' || IFNULL(MAX(updated), '') FROM services) || '|' ||
-		(SELECT COUNT(*) || '/' || IFNULL(MAX(updated), '') FROM api_keys)`).Row(&v)
-	return v, err
+	return store.RegistryVersion(s.app.DB())
 }
 
 // refreshRegistry reloads the registry when another process changed services or keys;
@@ -63,42 +50,11 @@ func (s *server) refreshRegistry(last *string) {
 
 // reloadKeys replaces the registry's api keys with those in the database (there are few).
 func (s *server) reloadKeys(app core.App) error {
-	var rows []struct {
-		ID       string `db:"id"`
-		Key      string `db:"key"`
-		Services string `db:"services"`
-		Scopes   string `db:"scopes"`
-		Disabled bool   `db:"disabled"`
-	}
-	if err := app.DB().NewQuery("SELECT id, [[key]], services, scopes, disabled FROM api_keys").All(&rows); err != nil {
-		return fmt.Errorf("hooks: load api keys: %w", err)
-	}
-	keys := make([]ingest.APIKey, 0, len(rows))
-	for _, r := range rows {
-		k := ingest.APIKey{ID: r.ID, Key: r.Key, Disabled: r.Disabled}
-		var scopes []string
-		if err := jsonList(r.Services, &k.Services); err != nil {
-			return err
-		}
-		if err := jsonList(r.Scopes, &scopes); err != nil {
-			return err
-		}
-		for _, sc := range scopes {
-			k.Scopes = append(k.Scopes, ingest.Scope(sc))
-		}
-		keys = append(keys, k)
+	keys, err := store.LoadAPIKeys(app.DB())
+	if err != nil {
+		return err
 	}
 	s.reg.SetAPIKeys(keys)
-	return nil
-}
-
-func jsonList(raw string, into *[]string) error {
-	if raw == "" || raw == "null" {
-		return nil
-	}
-	if err := json.Unmarshal([]byte(raw), into); err != nil {
-		return fmt.Errorf("hooks: decode list %q: %w", raw, err)
-	}
 	return nil
 }
 
@@ -132,9 +88,6 @@ func bindRegistryHooks(app core.App, s *server) {
 	app.OnRecordAfterDeleteSuccess("api_keys").BindFunc(reload)
 }
 
-// serverFields are written by the server alone (the writer and the staleness check).
-var serverFields = []string{"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt", "firstSeen"}
-
 // bindServiceDefaults fills defaults, regenerates cleared keys, and keeps the server's
 // own fields out of reach of a record save: the admin UI posts back the lastSeen it
 // loaded, which would otherwise overwrite a newer one written since.
@@ -151,14 +104,12 @@ func bindServiceDefaults(app core.App) {
 		if e.Record.GetString("apiKey") == "" {
 			e.Record.Set("apiKey:autogenerate", "")
 		}
-		var current dbx.NullStringMap
-		err := e.App.DB().NewQuery("SELECT lastSeen, lastStatus, lastMessage, status, statusChangedAt, firstSeen FROM services WHERE id = {:id}").
-			Bind(dbx.Params{"id": e.Record.Id}).One(&current)
+		current, err := store.LoadServerFields(e.App.DB(), e.Record.Id)
 		if err != nil {
-			return fmt.Errorf("hooks: read service state: %w", err)
+			return err
 		}
-		for _, f := range serverFields {
-			e.Record.Set(f, current[f].String)
+		for _, f := range store.ServerFields {
+			e.Record.Set(f, current[f])
 		}
 		return e.Next()
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
@@ -95,8 +96,14 @@ func register(app core.App, cfg *Config) *server {
 
 	app.Cron().MustAdd("staleness", "* * * * *", s.cronJob("staleness", func() error { return s.checkStaleness(s.now()) }))
 	app.Cron().MustAdd("retention", "*/10 * * * *", s.cronJob("retention", func() error { return s.prune(s.now()) }))
-	app.Cron().MustAdd("alerts-retention", "17 * * * *", s.cronJob("alerts-retention", func() error { return s.pruneAlerts(s.now()) }))
+	app.Cron().MustAdd("alerts-retention", "17 * * * *", s.cronJob("alerts-retention", func() error { return store.PruneAlerts(s.app, s.cfg.KeepIncidentsDays, s.now()) }))
 	return s
+}
+
+// prune applies the configured retention at now.
+func (s *server) prune(now time.Time) error {
+	keep := store.Retention{Heartbeats: s.cfg.KeepHeartbeats, Logs: s.cfg.KeepLogs, Summaries: s.cfg.KeepSummaries, IncidentsDays: s.cfg.KeepIncidentsDays}
+	return store.Prune(s.app, keep, now)
 }
 
 // start loads the registry and starts the writer; it runs once the database is open.

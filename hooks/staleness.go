@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
-	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 )
 
 // summaryEntry is one service in a summary's results.
@@ -67,9 +67,9 @@ func (s *server) checkStaleness(now time.Time) error {
 	if err := s.evaluateAlerts(now); err != nil {
 		return err
 	}
-	sum := statusSummary{}
+	var sum store.Counts
 	for st, n := range s.alerts.engine.Counts() {
-		sum.add(st, n)
+		sum.Add(st, n)
 	}
 	entries := s.alerts.changes.take()
 	if entries == nil {
@@ -79,7 +79,5 @@ func (s *server) checkStaleness(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("hooks: encode summary: %w", err)
 	}
-	return insertRows(s.app.NonconcurrentDB(), "summaries",
-		[]string{"id", "totalServices", "servicesUp", "servicesLate", "servicesDegraded", "servicesDown", "servicesUnknown", "servicesPaused", "results", "created"},
-		[][]any{{ingest.NewID(now), sum.TotalServices, sum.ServicesUp, sum.ServicesLate, sum.ServicesDegraded, sum.ServicesDown, sum.ServicesUnknown, sum.ServicesPaused, string(results), dbDate(now)}})
+	return store.InsertSummary(s.app.NonconcurrentDB(), sum, string(results), now)
 }

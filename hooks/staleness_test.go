@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
@@ -209,8 +210,8 @@ func TestRetention(t *testing.T) {
 	// Logs are written per change of state: give each service a history of six.
 	for _, svc := range []string{a.Id, b.Id} {
 		for i := range 6 {
-			err := insertRows(h.app.DB(), "logs", []string{"id", "service", "status", "previousStatus", "lastSeen", "timeSinceLastHeartbeat", "stalenessThreshold", "created"},
-				[][]any{{svc[:8] + "log" + itoa(i), svc, "down", "up", "", 0, 300000, dbDate(now.Add(-time.Duration(i+1) * time.Hour))}})
+			err := store.InsertRows(h.app.DB(), "logs", []string{"id", "service", "status", "previousStatus", "lastSeen", "timeSinceLastHeartbeat", "stalenessThreshold", "created"},
+				[][]any{{svc[:8] + "log" + itoa(i), svc, "down", "up", "", 0, 300000, store.DBDate(now.Add(-time.Duration(i+1) * time.Hour))}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +219,7 @@ func TestRetention(t *testing.T) {
 	}
 	// Two closed incidents, one older than 30 days, and one open incident older still.
 	for _, inc := range [][2]string{{"2026-09-01 00:00:00.000Z", "2026-09-02 00:00:00.000Z"}, {"2026-11-20 00:00:00.000Z", "2026-11-21 00:00:00.000Z"}, {"2026-08-01 00:00:00.000Z", ""}} {
-		err := insertRows(h.app.DB(), "incidents", []string{"id", "service", "status", "cause", "startedAt", "endedAt"},
+		err := store.InsertRows(h.app.DB(), "incidents", []string{"id", "service", "status", "cause", "startedAt", "endedAt"},
 			[][]any{{"inc" + strings.ReplaceAll(inc[0][:10], "-", ""), b.Id, "down", "stale", inc[0], inc[1]}})
 		if err != nil {
 			t.Fatal(err)
@@ -264,9 +265,9 @@ func TestRetentionInBatches(t *testing.T) {
 	rows := make([][]any, 0, 2500)
 	base := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 2500; i++ {
-		rows = append(rows, []any{"hb" + strings.Repeat("0", 13-len(itoa(i))) + itoa(i), a.Id, "up", dbDate(base.Add(time.Duration(i) * time.Second))})
+		rows = append(rows, []any{"hb" + strings.Repeat("0", 13-len(itoa(i))) + itoa(i), a.Id, "up", store.DBDate(base.Add(time.Duration(i) * time.Second))})
 	}
-	if err := insertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "created"}, rows); err != nil {
+	if err := store.InsertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "created"}, rows); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.s.prune(base); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -90,11 +91,11 @@ func (s *server) statusGet(e *core.RequestEvent) error {
 	}
 	eng := s.alerts.engine
 	now := s.now().UTC()
-	sum := statusSummary{Timestamp: iso(now)}
+	var counts store.Counts
 	for st, n := range eng.Counts() {
-		sum.add(st, n)
+		counts.Add(st, n)
 	}
-	head, err := json.Marshal(sum)
+	head, err := json.Marshal(summaryOf(counts, iso(now)))
 	if err != nil {
 		return e.InternalServerError("", err)
 	}

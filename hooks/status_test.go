@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 )
 
 // statusReply is /api/status as a client reads it.
@@ -64,9 +66,9 @@ func statusFleet(t *testing.T) *harness {
 		}
 		group := []string{"alpha", "beta"}[i%2]
 		rows = append(rows, []any{fmt.Sprintf("rec%012d", i), fmt.Sprintf("svc-%04d", i), group, fmt.Sprintf("key-%036d", i), 120, 300,
-			dbDate(seen), "up", "unknown", dbDate(now.AddDate(0, 0, -1)), dbDate(now.AddDate(0, 0, -1))})
+			store.DBDate(seen), "up", "unknown", store.DBDate(now.AddDate(0, 0, -1)), store.DBDate(now.AddDate(0, 0, -1))})
 	}
-	err := insertRows(h.app.DB(), "services", []string{"id", "serviceId", "group", "apiKey", "interval", "stalenessThreshold", "lastSeen", "lastStatus", "status", "created", "updated"}, rows)
+	err := store.InsertRows(h.app.DB(), "services", []string{"id", "serviceId", "group", "apiKey", "interval", "stalenessThreshold", "lastSeen", "lastStatus", "status", "created", "updated"}, rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +176,7 @@ func TestStatusIsTheEnginesAnswer(t *testing.T) {
 	if v := viewOf(h.s.alerts.engine, "db"); !v.Since.Equal(start.Add(15 * time.Second)) {
 		t.Errorf("down since %s, want the fresh threshold passing at %s", v.Since, start.Add(15*time.Second))
 	}
-	if inc := h.incident(viewOf(h.s.alerts.engine, "db").ID); inc.StartedAt != dbDate(start.Add(15*time.Second)) {
+	if inc := h.incident(viewOf(h.s.alerts.engine, "db").ID); inc.StartedAt != store.DBDate(start.Add(15*time.Second)) {
 		t.Errorf("incident %+v, want it to start when the page says the service went down", inc)
 	}
 }

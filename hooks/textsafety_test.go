@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
@@ -88,17 +89,17 @@ func TestPagesStayCleanWithOddBytesInOldRows(t *testing.T) {
 	now := h.s.now()
 	svc := h.service("old-odd", "k", map[string]any{"group": "g"})
 	_, err := h.app.DB().NewQuery("UPDATE services SET name = {:name}, description = {:desc}, [[group]] = {:grp}, lastMessage = {:msg}, lastSeen = {:at}, lastStatus = 'up' WHERE id = {:id}").
-		Bind(dbx.Params{"name": "Na\x00me\xff", "desc": "de\xfesc\x00", "grp": "gr\x00p\xc3", "msg": "la\x00st\xff", "at": dbDate(now), "id": svc.Id}).Execute()
+		Bind(dbx.Params{"name": "Na\x00me\xff", "desc": "de\xfesc\x00", "grp": "gr\x00p\xc3", "msg": "la\x00st\xff", "at": store.DBDate(now), "id": svc.Id}).Execute()
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.reloadEngine()
 	rows := [][]any{
-		{"oddrow000000001", svc.Id, "up", "m\x00sg\xff", "{\"k\":\"v\x00\xff\"}", "10.0.0.\x00", "curl", dbDate(now)},
-		{"oddrow000000002", svc.Id, "up", "esc", `{"k\u0000":"\u0000"}`, "10.0.0.1", "curl", dbDate(now.Add(-time.Second))},
-		{"oddrow000000003", svc.Id, "up", "not json", "{\x00\xfe", "10.0.0.1", "curl", dbDate(now.Add(-2 * time.Second))},
+		{"oddrow000000001", svc.Id, "up", "m\x00sg\xff", "{\"k\":\"v\x00\xff\"}", "10.0.0.\x00", "curl", store.DBDate(now)},
+		{"oddrow000000002", svc.Id, "up", "esc", `{"k\u0000":"\u0000"}`, "10.0.0.1", "curl", store.DBDate(now.Add(-time.Second))},
+		{"oddrow000000003", svc.Id, "up", "not json", "{\x00\xfe", "10.0.0.1", "curl", store.DBDate(now.Add(-2 * time.Second))},
 	}
-	if err := insertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, rows); err != nil {
+	if err := store.InsertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, rows); err != nil {
 		t.Fatal(err)
 	}
 	var stored string

@@ -1,15 +1,13 @@
 package hooks
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
-	"github.com/pocketbase/dbx"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -53,7 +51,7 @@ func (s *server) uptimeGet(e *core.RequestEvent) error {
 		n = d
 	}
 	now := s.now().UTC()
-	rows, err := loadDashServices(s.app.DB(), sid)
+	rows, err := store.LoadDatedServices(s.app.DB(), sid)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
@@ -61,8 +59,8 @@ func (s *server) uptimeGet(e *core.RequestEvent) error {
 		return fail(e, http.StatusNotFound, monitor.ErrUnknownService)
 	}
 	r := rows[0]
-	from := barStart(now).AddDate(0, 0, barDays-n)
-	hist, err := loadHistories(s.app.DB(), r.ID, from)
+	from := store.DayStart(now).AddDate(0, 0, -n)
+	hist, err := store.LoadHistories(s.app.DB(), []string{r.ID}, from)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
@@ -70,8 +68,8 @@ func (s *server) uptimeGet(e *core.RequestEvent) error {
 }
 
 // uptimeFor is the /api/uptime answer for one service over n days.
-func uptimeFor(r dashService, h *monitor.History, n int, now time.Time) uptimeReply {
-	hist := historyOf(r, h)
+func uptimeFor(r store.DatedService, h *monitor.History, n int, now time.Time) uptimeReply {
+	hist := r.History(h)
 	days := hist.Timeline(now).Days(n)
 	out := uptimeReply{ServiceID: r.ServiceID, Days: make([]uptimeDay, len(days)), TotalDays: len(days)}
 	for i, d := range days {
@@ -85,17 +83,6 @@ func uptimeFor(r dashService, h *monitor.History, n int, now time.Time) uptimeRe
 		out.OverallUptime = &p
 	}
 	return out
-}
-
-// firstBeat is when a service was first heard from, where its uptime starts: firstSeen,
-// written by the heartbeat writer with the first beat. A row whose lastSeen was written
-// without it (by a server that predates the field, after its migration had run) counts
-// from lastSeen, the earliest sign of life it shows: no data rather than time assumed up.
-func firstBeat(r dashService) time.Time {
-	if t := parseDate(r.FirstSeen); !t.IsZero() {
-		return t
-	}
-	return parseDate(r.LastSeen)
 }
 
 // bindPauseHooks records when a service is paused and resumed, so the uptime maths can
@@ -112,50 +99,12 @@ func bindPauseHooks(app core.App, s *server) {
 		until := e.Record.GetDateTime("pausedUntil").Time()
 		switch {
 		case e.Record.GetBool("paused"):
-			return syncPause(e.App, e.Record.Id, true, time.Time{}, now)
+			return store.SyncPause(e.App.DB(), e.Record.Id, true, time.Time{}, now)
 		case until.After(now):
-			return syncPause(e.App, e.Record.Id, true, until, now)
+			return store.SyncPause(e.App.DB(), e.Record.Id, true, until, now)
 		}
-		return syncPause(e.App, e.Record.Id, false, time.Time{}, now)
+		return store.SyncPause(e.App.DB(), e.Record.Id, false, time.Time{}, now)
 	}
 	app.OnRecordCreate("services").BindFunc(sync)
 	app.OnRecordUpdate("services").BindFunc(sync)
-}
-
-// syncPause makes the service's current pause match what its record asks for: none, or
-// one from now (or from when it began) until until (zero: until resumed).
-func syncPause(app core.App, recordID string, paused bool, until, now time.Time) error {
-	var open []struct {
-		ID      string `db:"id"`
-		EndedAt string `db:"endedAt"`
-	}
-	err := app.DB().NewQuery("SELECT id, endedAt FROM pauses WHERE service = {:id} AND (endedAt = '' OR endedAt > {:now})").
-		Bind(dbx.Params{"id": recordID, "now": dbDate(now)}).All(&open)
-	if err != nil {
-		return fmt.Errorf("hooks: find open pause: %w", err)
-	}
-	end := dbDate(until) // "" while open-ended
-	if !paused {
-		end = dbDate(now)
-	}
-	for _, p := range open {
-		if p.EndedAt == end {
-			continue
-		}
-		_, err := app.DB().NewQuery("UPDATE pauses SET endedAt = {:end}, updated = {:now} WHERE id = {:id}").
-			Bind(dbx.Params{"end": end, "now": dbDate(now), "id": p.ID}).Execute()
-		if err != nil {
-			return fmt.Errorf("hooks: update pause: %w", err)
-		}
-	}
-	if !paused || len(open) > 0 {
-		return nil
-	}
-	at := dbDate(now)
-	err = insertRows(app.DB(), "pauses", []string{"id", "service", "startedAt", "endedAt", "created", "updated"},
-		[][]any{{ingest.NewID(now), recordID, at, end, at, at}})
-	if err != nil {
-		return fmt.Errorf("hooks: open pause: %w", err)
-	}
-	return nil
 }

@@ -7,14 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
 // addIncident stores an incident as the staleness check or the alert ticker would.
 func (h *harness) addIncident(recordID, status string, start, end time.Time) {
 	h.t.Helper()
-	err := insertRows(h.app.DB(), "incidents", []string{"id", "service", "status", "cause", "startedAt", "endedAt", "created", "updated"},
-		[][]any{{itoa(int(start.Unix())) + "inc", recordID, status, "stale", dbDate(start), dbDate(end), dbDate(start), dbDate(start)}})
+	err := store.InsertRows(h.app.DB(), "incidents", []string{"id", "service", "status", "cause", "startedAt", "endedAt", "created", "updated"},
+		[][]any{{itoa(int(start.Unix())) + "inc", recordID, status, "stale", store.DBDate(start), store.DBDate(end), store.DBDate(start), store.DBDate(start)}})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -24,7 +25,7 @@ func (h *harness) addIncident(recordID, status string, start, end time.Time) {
 func (h *harness) setCreated(serviceID string, at time.Time) {
 	h.t.Helper()
 	_, err := h.app.DB().NewQuery("UPDATE services SET created = {:at} WHERE serviceId = {:sid}").
-		Bind(dbx.Params{"at": dbDate(at), "sid": serviceID}).Execute()
+		Bind(dbx.Params{"at": store.DBDate(at), "sid": serviceID}).Execute()
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func (h *harness) setCreated(serviceID string, at time.Time) {
 func (h *harness) setFirstSeen(serviceID string, at time.Time) {
 	h.t.Helper()
 	_, err := h.app.DB().NewQuery("UPDATE services SET firstSeen = {:at} WHERE serviceId = {:sid}").
-		Bind(dbx.Params{"at": dbDate(at), "sid": serviceID}).Execute()
+		Bind(dbx.Params{"at": store.DBDate(at), "sid": serviceID}).Execute()
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -67,8 +68,8 @@ func TestUptimeAPI(t *testing.T) {
 	h.setBorn("paused", day.AddDate(0, -1, 0))
 	setSeen(t, h, "paused", now.Add(-time.Minute), "up")
 	h.addIncident(paused.Id, "down", day.Add(6*time.Hour), day.Add(12*time.Hour))
-	if err := insertRows(h.app.DB(), "pauses", []string{"id", "service", "startedAt", "endedAt"},
-		[][]any{{"pause0000000001", paused.Id, dbDate(day.Add(9 * time.Hour)), dbDate(day.AddDate(0, 0, 1).Add(12 * time.Hour))}}); err != nil {
+	if err := store.InsertRows(h.app.DB(), "pauses", []string{"id", "service", "startedAt", "endedAt"},
+		[][]any{{"pause0000000001", paused.Id, store.DBDate(day.Add(9 * time.Hour)), store.DBDate(day.AddDate(0, 0, 1).Add(12 * time.Hour))}}); err != nil {
 		t.Fatal(err)
 	}
 
