@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
@@ -116,7 +117,7 @@ func (h *harness) webhook(name, url string, events ...string) *core.Record {
 func (h *harness) evaluate(now time.Time) {
 	h.t.Helper()
 	h.setClock(now)
-	if err := h.s.evaluateAlerts(now); err != nil {
+	if err := h.s.alerts.Evaluate(now); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -201,7 +202,7 @@ func TestStalenessCronQueuesAlerts(t *testing.T) {
 	h.webhook("ops", "http://127.0.0.1:9/", "down")
 	svc := h.service("db", "k", nil)
 	setSeen(t, h, "db", t0, "down")
-	if err := h.s.checkStaleness(t0.Add(time.Minute)); err != nil {
+	if err := h.s.alerts.CheckStaleness(t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if n := h.notifications(); len(n) != 1 || n[0].Event != "down" || n[0].Incident != h.incident(svc.Id).ID {
@@ -232,8 +233,8 @@ func TestAlertRestartGrace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.s.alerts.startedAt = t0
-	if err := h.s.loadEngine(); err != nil { // the restart: the engine is rebuilt from what is stored
+	h.s.alerts.StartedAt = t0
+	if err := h.s.alerts.LoadEngine(); err != nil { // the restart: the engine is rebuilt from what is stored
 		t.Fatal(err)
 	}
 	h.evaluate(t0.Add(2 * time.Second))
@@ -381,7 +382,7 @@ func TestDeliveryRetriesAndOrder(t *testing.T) {
 	setSeen(t, h, "db", t0.Add(62*time.Second), "up")
 	h.evaluate(t0.Add(62 * time.Second))
 
-	w := &notify.Worker{Store: notificationStore{app: h.app}, Sender: h.s.sender(), Now: time.Now,
+	w := &notify.Worker{Store: alerting.NotificationStore{App: h.app}, Sender: h.s.alerts.Sender(), Now: time.Now,
 		Policy: notify.Policy{MaxAttempts: 5, Base: 10 * time.Millisecond, Max: 40 * time.Millisecond}, Logger: slog.New(slog.DiscardHandler)}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
@@ -80,7 +81,7 @@ func TestChannelTypesSync(t *testing.T) {
 	h := newHarness(t)
 	h.s.stopAlerts()
 	withSMS := append(notify.Types(), "sms")
-	if err := syncChannelTypes(h.app, withSMS); err != nil {
+	if err := alerting.SyncChannelTypes(h.app, withSMS); err != nil {
 		t.Fatal(err)
 	}
 	if got := typeValues(t, h.app); !slices.Equal(got, withSMS) {
@@ -90,7 +91,7 @@ func TestChannelTypesSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syncChannelTypes(h.app, withSMS); err != nil {
+	if err := alerting.SyncChannelTypes(h.app, withSMS); err != nil {
 		t.Fatal(err)
 	}
 	after, err := h.app.FindCollectionByNameOrId("channels")
@@ -100,7 +101,7 @@ func TestChannelTypesSync(t *testing.T) {
 	if !after.Updated.Equal(before.Updated) {
 		t.Errorf("a second sync saved the collection again (updated %v, then %v)", before.Updated, after.Updated)
 	}
-	if err := syncChannelTypes(h.app, notify.Types()); err != nil {
+	if err := alerting.SyncChannelTypes(h.app, notify.Types()); err != nil {
 		t.Fatal(err)
 	}
 	if got := typeValues(t, h.app); !slices.Equal(got, notify.Types()) {

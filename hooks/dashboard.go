@@ -146,7 +146,7 @@ func (d *dashboard) overviewFor(e *core.RequestEvent) (views.Overview, error) {
 		query = query[:100]
 	}
 	page, _ := strconv.Atoi(q.Get("page")) // anything but a number is page 1
-	o, err := loadOverview(d.app, d.alerts.engine, d.now().UTC(), query, q.Get("status"), page)
+	o, err := loadOverview(d.app, d.alerts.Engine(), d.now().UTC(), query, q.Get("status"), page)
 	o.Chrome = c
 	return o, err
 }
@@ -190,7 +190,7 @@ func (d *dashboard) serviceFor(e *core.RequestEvent, part servicePart) (views.Se
 		return views.Service{}, false, d.notFound(e, c)
 	}
 	page, _ := strconv.Atoi(e.Request.URL.Query().Get("page"))
-	svc, err := loadService(d.app, d.alerts.engine, d.now().UTC(), sid, page, part)
+	svc, err := loadService(d.app, d.alerts.Engine(), d.now().UTC(), sid, page, part)
 	if errors.Is(err, sql.ErrNoRows) {
 		return views.Service{}, false, d.notFound(e, c)
 	} else if err != nil {

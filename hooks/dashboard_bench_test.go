@@ -82,12 +82,12 @@ func dashboardWith(t testing.TB, n int) *browser {
 	}
 	t.Cleanup(s.stop)
 	seedServices(t, app, n, benchNow)
-	s.alerts.startedAt = benchNow.AddDate(0, 0, -1) // no restart grace: the quiet ones are down
+	s.alerts.StartedAt = benchNow.AddDate(0, 0, -1) // no restart grace: the quiet ones are down
 	// The seeded facts, as a start would load them.
-	if err := s.loadEngine(); err != nil {
+	if err := s.alerts.LoadEngine(); err != nil {
 		t.Fatal(err)
 	}
-	s.alerts.engine.StepAll(benchNow)
+	s.alerts.Engine().StepAll(benchNow)
 	newPerson(t, app, "users", "ann@example.com")
 	b := &browser{t: t, mux: mux, ip: "10.0.0.1", cookies: map[string]*http.Cookie{}}
 	if res := b.login("ann@example.com", dashPassword); res.Code != 303 {

@@ -345,7 +345,7 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 	if _, err := h.app.DB().NewQuery("UPDATE services SET firstSeen = created WHERE lastSeen != ''").Execute(); err != nil {
 		t.Fatal(err)
 	}
-	h.s.alerts.startedAt = now.AddDate(0, 0, -1) // the monitor has run all along: no restart grace
+	h.s.alerts.StartedAt = now.AddDate(0, 0, -1) // the monitor has run all along: no restart grace
 	h.reloadEngine()
 	ids := map[string]string{}
 	var rows []struct {
@@ -385,7 +385,7 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := h.s.checkStaleness(now); err != nil {
+		if err := h.s.alerts.CheckStaleness(now); err != nil {
 			t.Fatal(err)
 		}
 	}

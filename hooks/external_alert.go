@@ -12,7 +12,6 @@ import (
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
-	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
@@ -58,13 +57,13 @@ func (s *server) alertCreate(e *core.RequestEvent) error {
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	rows, err := store.LoadChannels(e.App.DB())
+	now := s.now().UTC()
+	sent, unknown, err := s.alerts.SendExternal(a, now)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
 	// The original worker listed every channel's name beside an unknown one; an alert
 	// key is for sending alerts, not for learning how the alerting is set up.
-	picked, unknown, _ := routeExternal(rows, a)
 	if len(unknown) > 0 {
 		reply := alertReply{Message: "Alert validation failed", AlertTitle: a.Title}
 		for _, name := range unknown {
@@ -72,44 +71,8 @@ func (s *server) alertCreate(e *core.RequestEvent) error {
 		}
 		return writeJSON(e, http.StatusBadRequest, reply)
 	}
-	now := s.now().UTC()
-	if err := s.storeExternal(e.App, a, picked, now); err != nil {
-		return e.InternalServerError("", err)
-	}
-	s.wakeNotifier()
-	reply := alertReply{Success: true, Message: "Alert processed and notifications sent", AlertTitle: a.Title, ChannelsSent: []string{}}
-	for _, c := range picked {
-		reply.ChannelsSent = append(reply.ChannelsSent, c.Name)
-	}
+	reply := alertReply{Success: true, Message: "Alert processed and notifications sent", AlertTitle: a.Title, ChannelsSent: sent}
 	return writeJSON(e, http.StatusOK, reply)
-}
-
-// storeExternal writes the alert and its notifications in one transaction.
-func (s *server) storeExternal(app core.App, a monitor.ExternalAlert, chans []store.ChannelRow, now time.Time) error {
-	msg := notify.Message{Event: notify.EventExternal, At: now, Alert: &notify.External{
-		Title: a.Title, Message: a.Message, Severity: a.Severity, Source: a.Source, Status: a.Status, URL: a.URL,
-		Labels: a.Labels, Resolved: a.IsResolved(),
-	}}
-	ids := make([]string, len(chans))
-	for i, c := range chans {
-		ids[i] = c.ChannelID
-	}
-	var fields [4][]byte
-	for i, v := range []any{a.Labels, a.Annotations, ids, msg} {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		fields[i] = b
-	}
-	alertID, at := ingest.NewID(now), store.DBDate(now)
-	return app.RunInTransaction(func(tx core.App) error {
-		notes := make([][]any, len(chans))
-		for i, c := range chans {
-			notes[i] = []any{ingest.NewID(now), c.ChannelID, "", "", alertID, notify.EventExternal, notify.StatusPending, 0, "", "", at, string(fields[3]), at, at}
-		}
-		return store.InsertAlert(tx.DB(), []any{alertID, a.Title, a.Message, a.Severity, a.Source, a.Status, a.Format, a.URL, string(fields[0]), string(fields[1]), string(fields[2]), at}, notes)
-	})
 }
 
 // recentAlert is one entry of GET /api/alerts/recent.

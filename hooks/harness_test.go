@@ -131,7 +131,7 @@ func (h *harness) do(method, path, body string, headers ...string) *httptest.Res
 // stays): for tests that write services' facts straight into the database.
 func (h *harness) reloadEngine() {
 	h.t.Helper()
-	if err := h.s.loadEngine(); err != nil {
+	if err := h.s.alerts.LoadEngine(); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -141,7 +141,7 @@ func (h *harness) reloadEngine() {
 // after every request: a request then sees what it would see there, and the tests stay
 // deterministic.
 func (h *harness) catchUp() {
-	if e := h.s.alerts.engine; e != nil {
+	if e := h.s.alerts.Engine(); e != nil {
 		e.StepAll(h.s.now().UTC())
 	}
 }

@@ -165,7 +165,7 @@ func (s *server) store(e *core.RequestEvent, beats []ingest.Beat) (bool, error) 
 	err := s.writer.Submit(e.Request.Context(), beats)
 	switch {
 	case err == nil:
-		s.beatsCommitted(beats)
+		s.alerts.BeatsCommitted(beats)
 		return true, nil
 	case errors.Is(err, ingest.ErrQueueFull), errors.Is(err, ingest.ErrClosed):
 		retryAfter(e, time.Second)

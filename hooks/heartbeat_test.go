@@ -384,12 +384,12 @@ func TestBeatsReachTheEngine(t *testing.T) {
 		t.Fatalf("beat: %d", got)
 	}
 	h.evaluate(t0)
-	v, _ := h.s.alerts.engine.Get("db-1")
+	v, _ := h.s.alerts.Engine().Get("db-1")
 	if v.State != monitor.Up || !v.Due.Equal(t0.Add(10*time.Second+time.Nanosecond)) {
 		t.Fatalf("after an up beat: %s due %s, want up, due when the interval passes", v.State, v.Due)
 	}
 	h.evaluate(t0.Add(31 * time.Second))
-	if v, _ = h.s.alerts.engine.Get("db-1"); v.State != monitor.Down {
+	if v, _ = h.s.alerts.Engine().Get("db-1"); v.State != monitor.Down {
 		t.Fatalf("past the threshold: %s, want down", v.State)
 	}
 	back := t0.Add(40 * time.Second)
@@ -397,7 +397,7 @@ func TestBeatsReachTheEngine(t *testing.T) {
 	if got := h.beat("db-1", "k1-long-enough-key"); got != 200 {
 		t.Fatalf("beat: %d", got)
 	}
-	if v, _ = h.s.alerts.engine.Get("db-1"); v.State != monitor.Up || !v.Since.Equal(back) {
+	if v, _ = h.s.alerts.Engine().Get("db-1"); v.State != monitor.Up || !v.Since.Equal(back) {
 		t.Errorf("after the recovery: %s since %s, want up since the beat", v.State, v.Since)
 	}
 	if inc := h.incident(svc.Id); inc.EndedAt != store.DBDate(back) {

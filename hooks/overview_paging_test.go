@@ -63,7 +63,7 @@ func pagingHarness(t *testing.T, opts ...func(*Config)) (*harness, *browser) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.s.alerts.startedAt = pagingNow.AddDate(0, 0, -1) // no restart grace: the states above hold at once
+	h.s.alerts.StartedAt = pagingNow.AddDate(0, 0, -1) // no restart grace: the states above hold at once
 	h.reloadEngine()
 	b := newBrowser(h, "10.0.0.1")
 	b.login("ann@example.com", dashPassword)

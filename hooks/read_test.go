@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
@@ -42,7 +43,7 @@ func setSeen(t *testing.T, h *harness, serviceID string, at time.Time, status st
 	if err := h.app.DB().NewQuery(store.SQLEngineServices + " WHERE serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID}).One(&r); err != nil {
 		t.Fatal(err)
 	}
-	h.s.alerts.engine.Refresh(engineService(r))
+	h.s.alerts.Engine().Refresh(alerting.EngineService(r))
 }
 
 func TestReadRoutesAuth(t *testing.T) {
@@ -166,7 +167,7 @@ func TestLogsRoute(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	setSeen(t, h, "web-1", t0.Add(-time.Second), "up")
 	for i := 0; i < 3; i++ {
-		if err := h.s.checkStaleness(t0.Add(time.Duration(i) * 4 * time.Minute)); err != nil {
+		if err := h.s.alerts.CheckStaleness(t0.Add(time.Duration(i) * 4 * time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}

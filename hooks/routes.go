@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
@@ -56,7 +57,7 @@ type server struct {
 	pollDone         chan struct{}
 	stopCheckpointer func()
 	now              func() time.Time
-	alerts           alerting
+	alerts           *alerting.Alerting
 }
 
 // Register binds every route, record hook and cron job of the monitor to app.
@@ -66,12 +67,11 @@ func Register(app core.App, cfg *Config) {
 
 func register(app core.App, cfg *Config) *server {
 	s := &server{app: app, cfg: cfg, reg: ingest.NewRegistry(), now: time.Now}
+	s.alerts = alerting.New(app, func() time.Time { return s.now() })
 
 	bindRegistryHooks(app, s)
 	bindServiceDefaults(app)
-	bindPauseHooks(app, s)
-	bindAlertHooks(app, s)
-	bindEngineHooks(app, s)
+	s.alerts.Bind(app)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if err := s.start(); err != nil {
@@ -94,7 +94,7 @@ func register(app core.App, cfg *Config) *server {
 		return te.Next()
 	})
 
-	app.Cron().MustAdd("staleness", "* * * * *", s.cronJob("staleness", func() error { return s.checkStaleness(s.now()) }))
+	app.Cron().MustAdd("staleness", "* * * * *", s.cronJob("staleness", func() error { return s.alerts.CheckStaleness(s.now()) }))
 	app.Cron().MustAdd("retention", "*/10 * * * *", s.cronJob("retention", func() error { return s.prune(s.now()) }))
 	app.Cron().MustAdd("alerts-retention", "17 * * * *", s.cronJob("alerts-retention", func() error { return store.PruneAlerts(s.app, s.cfg.KeepIncidentsDays, s.now()) }))
 	return s
@@ -105,6 +105,14 @@ func (s *server) prune(now time.Time) error {
 	keep := store.Retention{Heartbeats: s.cfg.KeepHeartbeats, Logs: s.cfg.KeepLogs, Summaries: s.cfg.KeepSummaries, IncidentsDays: s.cfg.KeepIncidentsDays}
 	return store.Prune(s.app, keep, now)
 }
+
+// startAlerts starts the engine and the delivery worker, once the writer runs.
+func (s *server) startAlerts() error {
+	return s.alerts.Start(s.writer, alerting.Settings{FlapLimit: s.cfg.FlapLimit, ManualEngine: s.cfg.ManualEngine, Retry: s.cfg.NotifyRetry})
+}
+
+// stopAlerts stops the engine and the worker.
+func (s *server) stopAlerts() { s.alerts.Stop() }
 
 // start loads the registry and starts the writer; it runs once the database is open.
 func (s *server) start() error {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
@@ -58,7 +59,7 @@ func TestStalenessIncidents(t *testing.T) {
 		if !st.seen.IsZero() {
 			setSeen(t, h, "web-1", st.seen, st.status)
 		}
-		if err := h.s.checkStaleness(st.checkAt); err != nil {
+		if err := h.s.alerts.CheckStaleness(st.checkAt); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
 		rec, _ := h.app.FindRecordById("services", svc.Id)
@@ -96,7 +97,7 @@ func TestStalenessPausedClosesIncident(t *testing.T) {
 	svc := h.service("web-1", "k", nil)
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	setSeen(t, h, "web-1", t0, "down")
-	if err := h.s.checkStaleness(t0.Add(time.Minute)); err != nil {
+	if err := h.s.alerts.CheckStaleness(t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	svc, _ = h.app.FindRecordById("services", svc.Id)
@@ -104,7 +105,7 @@ func TestStalenessPausedClosesIncident(t *testing.T) {
 	if err := h.app.Save(svc); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.s.checkStaleness(t0.Add(2 * time.Minute)); err != nil {
+	if err := h.s.alerts.CheckStaleness(t0.Add(2 * time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	inc := incidentsOf(t, h, svc.Id)
@@ -121,7 +122,7 @@ func TestStalenessSummary(t *testing.T) {
 	h.service("c", "k3", map[string]any{"paused": true})
 	setSeen(t, h, "a", now.Add(-time.Second), "up")
 	setSeen(t, h, "b", now.Add(-10*time.Minute), "up")
-	if err := h.s.checkStaleness(now); err != nil {
+	if err := h.s.alerts.CheckStaleness(now); err != nil {
 		t.Fatal(err)
 	}
 	var sum struct {
@@ -139,11 +140,11 @@ func TestStalenessSummary(t *testing.T) {
 		t.Errorf("summary %+v", sum)
 	}
 	// The results are the services whose state changed since the last summary.
-	var results []summaryEntry
+	var results []alerting.SummaryEntry
 	if err := json.Unmarshal([]byte(sum.Results), &results); err != nil || len(results) != 3 {
 		t.Fatalf("results %s (%v), want the three services that changed state", sum.Results, err)
 	}
-	byID := map[string]summaryEntry{}
+	byID := map[string]alerting.SummaryEntry{}
 	for _, r := range results {
 		byID[r.ServiceID] = r
 	}
@@ -154,7 +155,7 @@ func TestStalenessSummary(t *testing.T) {
 		t.Errorf("c in the results: %+v, want paused, never seen", c)
 	}
 	// A minute later nothing changed: the counts again, and no results.
-	if err := h.s.checkStaleness(now.Add(time.Minute)); err != nil {
+	if err := h.s.alerts.CheckStaleness(now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.app.DB().NewQuery("SELECT totalServices, servicesUp, servicesDown, servicesPaused, results, created FROM summaries ORDER BY created DESC LIMIT 1").One(&sum); err != nil {
@@ -203,7 +204,7 @@ func TestRetention(t *testing.T) {
 	}
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	for i := 0; i < 6; i++ {
-		if err := h.s.checkStaleness(now.Add(time.Duration(i) * time.Minute)); err != nil {
+		if err := h.s.alerts.CheckStaleness(now.Add(time.Duration(i) * time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -89,7 +89,7 @@ func (s *server) statusGet(e *core.RequestEvent) error {
 	if msg != "" {
 		return fail(e, http.StatusBadRequest, msg)
 	}
-	eng := s.alerts.engine
+	eng := s.alerts.Engine()
 	now := s.now().UTC()
 	var counts store.Counts
 	for st, n := range eng.Counts() {

@@ -72,7 +72,7 @@ func statusFleet(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.s.alerts.startedAt = now.AddDate(0, 0, -1) // running all along: no restart grace
+	h.s.alerts.StartedAt = now.AddDate(0, 0, -1) // running all along: no restart grace
 	h.reloadEngine()
 	return h
 }
@@ -160,7 +160,7 @@ func TestStatusIsTheEnginesAnswer(t *testing.T) {
 	// The server restarts at 14:30:40: quiet since before the start, db gets a fresh 15 s.
 	start := t0.Add(31 * time.Second)
 	h.setClock(start)
-	h.s.alerts.startedAt = start
+	h.s.alerts.StartedAt = start
 	h.reloadEngine()
 	for _, c := range []struct {
 		at   time.Duration // after the start
@@ -168,15 +168,15 @@ func TestStatusIsTheEnginesAnswer(t *testing.T) {
 	}{{0, "up"}, {10 * time.Second, "up"}, {11 * time.Second, "late"}, {15 * time.Second, "late"}, {16 * time.Second, "down"}} {
 		h.setClock(start.Add(c.at))
 		got := h.status("").Summary.Results[0].Status
-		view := viewOf(h.s.alerts.engine, "db")
+		view := viewOf(h.s.alerts.Engine(), "db")
 		if got != c.want || string(view.State) != c.want {
 			t.Errorf("%s after the restart: /api/status %s, engine %s; want %s", c.at, got, view.State, c.want)
 		}
 	}
-	if v := viewOf(h.s.alerts.engine, "db"); !v.Since.Equal(start.Add(15 * time.Second)) {
+	if v := viewOf(h.s.alerts.Engine(), "db"); !v.Since.Equal(start.Add(15 * time.Second)) {
 		t.Errorf("down since %s, want the fresh threshold passing at %s", v.Since, start.Add(15*time.Second))
 	}
-	if inc := h.incident(viewOf(h.s.alerts.engine, "db").ID); inc.StartedAt != store.DBDate(start.Add(15*time.Second)) {
+	if inc := h.incident(viewOf(h.s.alerts.Engine(), "db").ID); inc.StartedAt != store.DBDate(start.Add(15*time.Second)) {
 		t.Errorf("incident %+v, want it to start when the page says the service went down", inc)
 	}
 }

@@ -84,27 +84,3 @@ func uptimeFor(r store.DatedService, h *monitor.History, n int, now time.Time) u
 	}
 	return out
 }
-
-// bindPauseHooks records when a service is paused and resumed, so the uptime maths can
-// leave paused time out. A service is paused by its paused flag (until cleared) or by
-// pausedUntil (until then); saving the record (the admin UI) is the only way either
-// changes. The hooks compare with the stored pauses, not with the record's previous
-// values, so saving a paused service again does not open a second pause.
-func bindPauseHooks(app core.App, s *server) {
-	sync := func(e *core.RecordEvent) error {
-		if err := e.Next(); err != nil {
-			return err
-		}
-		now := s.now()
-		until := e.Record.GetDateTime("pausedUntil").Time()
-		switch {
-		case e.Record.GetBool("paused"):
-			return store.SyncPause(e.App.DB(), e.Record.Id, true, time.Time{}, now)
-		case until.After(now):
-			return store.SyncPause(e.App.DB(), e.Record.Id, true, until, now)
-		}
-		return store.SyncPause(e.App.DB(), e.Record.Id, false, time.Time{}, now)
-	}
-	app.OnRecordCreate("services").BindFunc(sync)
-	app.OnRecordUpdate("services").BindFunc(sync)
-}

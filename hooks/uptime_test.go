@@ -225,7 +225,7 @@ func TestUptimeStartsAtFirstBeat(t *testing.T) {
 		if m == 180 {
 			beat("first-down", "down")
 		}
-		if err := h.s.checkStaleness(clock); err != nil {
+		if err := h.s.alerts.CheckStaleness(clock); err != nil {
 			t.Fatal(err)
 		}
 	}

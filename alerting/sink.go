@@ -1,4 +1,4 @@
-package hooks
+package alerting
 
 import (
 	"context"
@@ -18,6 +18,9 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 )
 
+// maxNamedDependents bounds the dependents a message names; it counts them all.
+const maxNamedDependents = 10
+
 // loadEngineServices reads every service with its committed state, open incident and
 // recent incident changes, as the engine keeps them.
 func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error) {
@@ -30,7 +33,7 @@ func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error)
 	svcs := make([]engine.Service, len(st.Services))
 	byID := make(map[string]*engine.Service, len(st.Services))
 	for i, r := range st.Services {
-		svcs[i] = engineService(r)
+		svcs[i] = EngineService(r)
 		byID[r.ID] = &svcs[i]
 	}
 	open := map[string]*monitor.OpenIncident{}
@@ -63,8 +66,8 @@ func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error)
 	return svcs, nil
 }
 
-// engineService is a service row as the engine keeps it (no incident facts yet).
-func engineService(r store.EngineServiceRow) engine.Service {
+// EngineService is a service row as the engine keeps it (no incident facts yet).
+func EngineService(r store.EngineServiceRow) engine.Service {
 	s := engine.Service{ID: r.ID, ServiceID: r.ServiceID, Name: r.Name, Group: r.Group, Model: r.Model(), LastMessage: r.LastMessage,
 		Reminder: time.Duration(r.ReminderMinutes) * time.Minute, State: monitor.Status(r.Status), Since: store.ParseDate(r.StatusChangedAt)}
 	if err := store.JSONList(r.DependsOn, &s.Parents); err != nil {
@@ -73,12 +76,12 @@ func engineService(r store.EngineServiceRow) engine.Service {
 	return s
 }
 
-// engineSink commits the engine's transitions: each service's new state, its incidents,
+// sink commits the engine's transitions: each service's new state, its incidents,
 // one staleness log row per change, and one pending notification per notice and channel.
 // They go through the ingest writer as one Op, in the same group-committed transactions
 // as the beats: a notification exists exactly when the change it tells of does, and a
 // transition is as durable as the beat that caused it.
-type engineSink struct {
+type sink struct {
 	app       core.App
 	writer    *ingest.Writer
 	committed func(now time.Time, ts []engine.Transition) // told what each commit stored
@@ -86,7 +89,7 @@ type engineSink struct {
 }
 
 // Commit stores ts in one transaction of the writer.
-func (k engineSink) Commit(now time.Time, ts []engine.Transition) error {
+func (k sink) Commit(now time.Time, ts []engine.Transition) error {
 	rows, err := k.rows(now, ts)
 	if err != nil {
 		return err
@@ -105,7 +108,7 @@ func (k engineSink) Commit(now time.Time, ts []engine.Transition) error {
 }
 
 // rows works out what committing ts writes.
-func (k engineSink) rows(now time.Time, ts []engine.Transition) (store.TransitionRows, error) {
+func (k sink) rows(now time.Time, ts []engine.Transition) (store.TransitionRows, error) {
 	var out store.TransitionRows
 	at := store.DBDate(now)
 	appURL := strings.TrimRight(k.app.Settings().Meta.AppURL, "/")
@@ -145,7 +148,7 @@ func (k engineSink) rows(now time.Time, ts []engine.Transition) (store.Transitio
 			msg := engineMessage(t, n, now, appURL)
 			body, err := json.Marshal(msg)
 			if err != nil {
-				return out, fmt.Errorf("hooks: encode notification: %w", err)
+				return out, fmt.Errorf("alerting: encode notification: %w", err)
 			}
 			for _, ch := range n.Channels {
 				out.Notes = append(out.Notes, []any{ingest.NewID(now), ch, msg.IncidentID, r.ID, "", string(n.Event), notify.StatusPending, 0, "",

@@ -1,4 +1,4 @@
-package hooks
+package alerting
 
 import (
 	"encoding/json"
@@ -10,8 +10,8 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 )
 
-// summaryEntry is one service in a summary's results.
-type summaryEntry struct {
+// SummaryEntry is one service in a summary's results.
+type SummaryEntry struct {
 	ServiceID              string `json:"serviceId"`
 	Status                 string `json:"status"`
 	TimeSinceLastHeartbeat *int64 `json:"timeSinceLastHeartbeat"`
@@ -24,7 +24,7 @@ const maxSummaryResults = 1000
 // changeLog holds the state changes committed since the last summary.
 type changeLog struct {
 	mu      sync.Mutex
-	entries []summaryEntry
+	entries []SummaryEntry
 	dropped int
 }
 
@@ -40,7 +40,7 @@ func (c *changeLog) add(now time.Time, ts []engine.Transition) {
 			c.dropped++
 			continue
 		}
-		e := summaryEntry{ServiceID: t.Service.ServiceID, Status: string(t.Decision.Status)}
+		e := SummaryEntry{ServiceID: t.Service.ServiceID, Status: string(t.Decision.Status)}
 		if seen := t.Service.Model.LastSeen; !seen.IsZero() {
 			ms := now.Sub(seen).Milliseconds()
 			e.TimeSinceLastHeartbeat = &ms
@@ -50,7 +50,7 @@ func (c *changeLog) add(now time.Time, ts []engine.Transition) {
 }
 
 // take empties the log.
-func (c *changeLog) take() []summaryEntry {
+func (c *changeLog) take() []SummaryEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := c.entries
@@ -58,26 +58,26 @@ func (c *changeLog) take() []summaryEntry {
 	return out
 }
 
-// checkStaleness is the minute cron. The engine has already decided every state change
+// CheckStaleness is the minute cron. The engine has already decided every state change
 // as its deadline passed, and written one log row per change with it; this first makes
 // sure everything due by now is decided, then writes the minute's one summary row: the
 // counts of every state, and the services whose state changed since the last summary.
-func (s *server) checkStaleness(now time.Time) error {
+func (a *Alerting) CheckStaleness(now time.Time) error {
 	now = now.UTC()
-	if err := s.evaluateAlerts(now); err != nil {
+	if err := a.Evaluate(now); err != nil {
 		return err
 	}
 	var sum store.Counts
-	for st, n := range s.alerts.engine.Counts() {
+	for st, n := range a.eng.Counts() {
 		sum.Add(st, n)
 	}
-	entries := s.alerts.changes.take()
+	entries := a.changes.take()
 	if entries == nil {
-		entries = []summaryEntry{}
+		entries = []SummaryEntry{}
 	}
 	results, err := json.Marshal(entries)
 	if err != nil {
-		return fmt.Errorf("hooks: encode summary: %w", err)
+		return fmt.Errorf("alerting: encode summary: %w", err)
 	}
-	return store.InsertSummary(s.app.NonconcurrentDB(), sum, string(results), now)
+	return store.InsertSummary(a.App.NonconcurrentDB(), sum, string(results), now)
 }

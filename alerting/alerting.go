@@ -1,0 +1,146 @@
+// Package alerting is the alert side of the monitor: it loads the engine from the
+// store and commits its transitions (the Sink), turns them into notifications, runs the
+// delivery worker, keeps the engine current as admins save records, validates what they
+// save, takes external alerts, and writes the minute's summary.
+package alerting
+
+import (
+	"context"
+	"sync"
+	"time"
+	_ "time/tzdata" // maintenance windows name IANA zones; a minimal image has no zoneinfo
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
+	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Settings are the alerting's flags, read when it starts.
+type Settings struct {
+	FlapLimit int // state changes an hour past which a service's alerts become one flapping notice
+	// ManualEngine leaves the engine's loop off: the tests step it with their own clocks.
+	ManualEngine bool
+	Retry        notify.Policy // how failed notifications are retried
+}
+
+// Alerting holds the engine (every service's live state, waking when one is due), the
+// delivery worker and the change log of the minute's summary.
+type Alerting struct {
+	App core.App
+	Now func() time.Time
+	// StartedAt is when this process started: a service quiet since before then gets a
+	// fresh grace.
+	StartedAt time.Time
+
+	writer   *ingest.Writer
+	settings Settings
+	eng      *engine.Engine
+	worker   *notify.Worker
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	changes  changeLog
+}
+
+// New returns the alerting of app, reading the time from now. Bind its record hooks
+// before the app serves, then Start it.
+func New(app core.App, now func() time.Time) *Alerting {
+	return &Alerting{App: app, Now: now}
+}
+
+// Engine is the engine, nil before Start.
+func (a *Alerting) Engine() *engine.Engine { return a.eng }
+
+// Start loads the engine from the stored facts, then starts it (unless the tests drive
+// it) and the delivery worker, which resumes whatever was pending when the process
+// stopped. Transitions are committed through w.
+func (a *Alerting) Start(w *ingest.Writer, s Settings) error {
+	a.writer, a.settings = w, s
+	a.StartedAt = a.Now().UTC()
+	if err := a.LoadEngine(); err != nil {
+		return err
+	}
+	a.worker = &notify.Worker{
+		Store: NotificationStore{App: a.App}, Sender: a.Sender(), Policy: s.Retry,
+		Now: a.Now, Logger: a.App.Logger(),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.worker.Run(ctx)
+	}()
+	if !s.ManualEngine {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.eng.Run(ctx)
+		}()
+	}
+	return nil
+}
+
+// LoadEngine builds the engine from what is stored: every service's settings, last beat,
+// committed state and open incident, the channels and the maintenance windows.
+func (a *Alerting) LoadEngine() error {
+	now := a.Now().UTC()
+	db := a.App.DB()
+	svcs, err := loadEngineServices(db, now)
+	if err != nil {
+		return err
+	}
+	subs, err := store.LoadSubscribers(db)
+	if err != nil {
+		return err
+	}
+	wins, err := store.LoadWindows(db, now)
+	if err != nil {
+		return err
+	}
+	e := engine.New(engine.Config{
+		StartedAt: a.StartedAt, FlapLimit: a.settings.FlapLimit, Now: func() time.Time { return a.Now().UTC() },
+		NewID: ingest.NewID, Logger: a.App.Logger(),
+		Sink: sink{app: a.App, writer: a.writer, committed: a.changes.add, queued: func(int) { a.Wake() }},
+	})
+	e.Load(svcs, subs, wins)
+	a.eng = e
+	return nil
+}
+
+// Stop stops the engine and the worker and waits for them; a notification being sent
+// stays pending and goes out after the next start.
+func (a *Alerting) Stop() {
+	if a.cancel == nil {
+		return
+	}
+	a.cancel()
+	a.wg.Wait()
+}
+
+// BeatsCommitted tells the engine about beats the writer has committed: a service that
+// stays up is only rescheduled; a recovery or a reported problem is decided at once.
+func (a *Alerting) BeatsCommitted(beats []ingest.Beat) {
+	e := a.eng
+	if e == nil {
+		return
+	}
+	for _, b := range beats {
+		e.Beat(b.ServiceRecordID, b.At.UTC(), b.Status, b.Message)
+	}
+}
+
+// Wake tells the worker notifications were just committed.
+func (a *Alerting) Wake() {
+	if a.worker != nil {
+		a.worker.Wake()
+	}
+}
+
+// Evaluate decides, at now, everything that is due by then and commits it: what the
+// engine's own loop does as deadlines pass. Tests with a fixed clock call it.
+func (a *Alerting) Evaluate(now time.Time) error {
+	a.eng.StepAll(now.UTC())
+	return nil
+}
