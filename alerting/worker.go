@@ -27,6 +27,9 @@ func (a *Alerting) Sender() *notify.Sender {
 	}
 }
 
+// Channel loads a channels row as a channel to send to (see ChannelOf).
+func (a *Alerting) Channel(row store.ChannelRow) (notify.Channel, error) { return ChannelOf(row) }
+
 // Send sends msg through ch at once (the superusers' channel test).
 func (a *Alerting) Send(ctx context.Context, ch notify.Channel, msg notify.Message) error {
 	return a.Sender().Send(ctx, ch, msg)

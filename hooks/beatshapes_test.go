@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -95,7 +96,7 @@ func (s *shapeSite) servicePages(sid string) (page, beats string) {
 	}
 
 	var status struct {
-		Summary struct{ Results []statusResult }
+		Summary struct{ Results []api.StatusResult }
 	}
 	if err := json.Unmarshal([]byte(s.get("/api/status")), &status); err != nil {
 		t.Fatalf("/api/status: %v", err)

@@ -43,7 +43,6 @@ func bindDashboardApi(se *core.ServeEvent, s *server) error {
 	d := &dashboard{server: s, key: key, logins: ingest.NewLimiter(loginAttemptsPerMinute)}
 
 	se.Router.GET("/static/{path...}", staticGet).Bind(apis.Gzip(), apis.SkipSuccessActivityLog())
-	se.Router.GET("/api/uptime", s.uptimeGet).BindFunc(s.requireReader)
 
 	se.Router.GET("/login", d.loginGet).BindFunc(pageHeaders)
 	se.Router.POST("/login", d.loginPost).BindFunc(pageHeaders).Bind(apis.BodyLimit(maxFormBytes))

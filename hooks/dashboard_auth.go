@@ -3,9 +3,11 @@ package hooks
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"math"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,7 +172,7 @@ func (d *dashboard) loginForm(e *core.RequestEvent, status int, email, next, msg
 func (d *dashboard) loginPost(e *core.RequestEvent) error {
 	now := d.now()
 	if ok, wait := d.logins.Allow(e.RealIP(), 1, now); !ok {
-		retryAfter(e, wait)
+		e.Response.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		return d.loginForm(e, http.StatusTooManyRequests, "", "/", msgTooMany)
 	}
 	if err := e.Request.ParseForm(); err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 )
 
 func TestExternalAlertRoute(t *testing.T) {
@@ -117,7 +119,7 @@ func TestRecentAlerts(t *testing.T) {
 		if tt.code != 200 {
 			continue
 		}
-		var reply recentReply
+		var reply api.RecentReply
 		if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil {
 			t.Fatal(err)
 		}

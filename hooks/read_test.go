@@ -7,18 +7,19 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
 // statusOf reads one service's entry from GET /api/status (the harness must allow it).
-func statusOf(t *testing.T, h *harness, serviceID string, headers ...string) statusResult {
+func statusOf(t *testing.T, h *harness, serviceID string, headers ...string) api.StatusResult {
 	t.Helper()
 	res := h.do("GET", "/api/status", "", headers...)
 	if res.Code != 200 {
 		t.Fatalf("GET /api/status: %d %s", res.Code, body(res))
 	}
-	var out struct{ Summary statusSummary }
+	var out struct{ Summary api.StatusSummary }
 	if err := json.Unmarshal(res.Body.Bytes(), &out); err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func statusOf(t *testing.T, h *harness, serviceID string, headers ...string) sta
 		}
 	}
 	t.Fatalf("%s not in /api/status", serviceID)
-	return statusResult{}
+	return api.StatusResult{}
 }
 
 // setSeen stores a beat's effect directly, as the writer would have.
@@ -115,7 +116,7 @@ func TestStatusComputedLive(t *testing.T) {
 	setSeen(t, h, "paused-1", now.Add(-time.Hour), "up")
 
 	res := h.do("GET", "/api/status", "")
-	var out struct{ Summary statusSummary }
+	var out struct{ Summary api.StatusSummary }
 	if err := json.Unmarshal(res.Body.Bytes(), &out); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestLogsRoute(t *testing.T) {
 		}
 	}
 	res := h.do("GET", "/api/logs?serviceId=web-1", "", super)
-	var logs []logEntry
+	var logs []api.LogEntry
 	if err := json.Unmarshal(res.Body.Bytes(), &logs); err != nil {
 		t.Fatalf("%d %s: %v", res.Code, body(res), err)
 	}

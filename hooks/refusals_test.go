@@ -3,13 +3,11 @@ package hooks
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 	"github.com/pocketbase/pocketbase/tools/logger"
 )
 
@@ -52,7 +50,7 @@ func (h *harness) refusalRows() []refusalRow {
 	h.flushLogs()
 	var raws []string
 	if err := h.app.AuxDB().NewQuery("SELECT data FROM _logs WHERE message = {:m} ORDER BY rowid").
-		Bind(map[string]any{"m": refusalsLogMessage}).Column(&raws); err != nil {
+		Bind(map[string]any{"m": api.RefusalsLogMessage}).Column(&raws); err != nil {
 		h.t.Fatal(err)
 	}
 	rows := make([]refusalRow, len(raws))
@@ -104,7 +102,7 @@ func TestRefusedBeatFloodIsAggregated(t *testing.T) {
 	}
 
 	h.setClock(minute.Add(time.Minute + time.Second))
-	h.runCron(refusalsCronID)
+	h.runCron(api.RefusalsCronID)
 	if got := h.logRows() - before; got > 5 {
 		t.Errorf("log rows after the minute: got %d new, want at most 5", got)
 	}
@@ -121,68 +119,8 @@ func TestRefusedBeatFloodIsAggregated(t *testing.T) {
 
 	// A second tick in the same minute logs nothing again.
 	after := h.logRows()
-	h.runCron(refusalsCronID)
+	h.runCron(api.RefusalsCronID)
 	if got := h.logRows(); got != after {
 		t.Errorf("log rows after a second tick: got %d, want %d", got, after)
-	}
-}
-
-// captured is a slog handler that keeps every record's attributes.
-type captured struct{ lines []map[string]any }
-
-func (c *captured) Enabled(context.Context, slog.Level) bool { return true }
-func (c *captured) Handle(_ context.Context, r slog.Record) error {
-	m := map[string]any{"msg": r.Message}
-	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.Any(); return true })
-	c.lines = append(c.lines, m)
-	return nil
-}
-func (c *captured) WithAttrs([]slog.Attr) slog.Handler { return c }
-func (c *captured) WithGroup(string) slog.Handler      { return c }
-
-// TestRefusalCounterBounds: refusals from many addresses in one minute cost a bounded
-// number of lines, the overflow is counted under "other", every refusal is counted once,
-// and a refusal in the next minute logs the previous one.
-func TestRefusalCounterBounds(t *testing.T) {
-	var out captured
-	log := slog.New(&out)
-	c := newRefusalCounter(func() *slog.Logger { return log })
-	minute := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	const addrs = 1000
-	for i := range addrs {
-		c.add(minute.Add(time.Duration(i)*time.Millisecond), refusalKey{Status: 401, Reason: "Invalid API key",
-			IP: fmt.Sprintf("10.0.%d.%d", i/256, i%256), Key: keyFingerprint("stolen-key-0123456789")})
-		c.add(minute.Add(time.Duration(i)*time.Millisecond), refusalKey{Status: 429, Reason: errRateLimited,
-			IP: fmt.Sprintf("10.1.%d.%d", i/256, i%256), Key: keyFingerprint("")})
-	}
-	c.flush(minute.Add(59 * time.Second))
-	if len(out.lines) != 0 {
-		t.Fatalf("lines before the minute is over: got %d, want 0", len(out.lines))
-	}
-	c.add(minute.Add(time.Minute), refusalKey{Status: 401, Reason: "Invalid API key", IP: "10.9.9.9", Key: "none"})
-	if len(out.lines) > maxRefusalEntries+2 {
-		t.Errorf("lines for a minute of %d addresses: got %d, want at most %d", 2*addrs, len(out.lines), maxRefusalEntries+2)
-	}
-	total, other := 0, 0
-	for _, l := range out.lines {
-		n := int(l["count"].(int64))
-		total += n
-		if l["ip"] == "other" {
-			other += n
-		}
-		if l["msg"] != refusalsLogMessage || l["minute"] != "2026-03-01T12:00Z" {
-			t.Errorf("line %v: want message %q minute 2026-03-01T12:00Z", l, refusalsLogMessage)
-		}
-		if strings.Contains(fmt.Sprint(l), "stolen-key") {
-			t.Errorf("line %v discloses the key", l)
-		}
-	}
-	if total != 2*addrs || other != 2*addrs-maxRefusalEntries {
-		t.Errorf("counts: got %d in all, %d under other; want %d and %d", total, other, 2*addrs, 2*addrs-maxRefusalEntries)
-	}
-	out.lines = nil
-	c.flushAll()
-	if len(out.lines) != 1 || out.lines[0]["minute"] != "2026-03-01T12:01Z" || out.lines[0]["count"] != int64(1) {
-		t.Errorf("shutdown flush: got %v, want the one refusal of 12:01", out.lines)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
@@ -58,6 +59,7 @@ type server struct {
 	stopCheckpointer func()
 	now              func() time.Time
 	alerts           *alerting.Alerting
+	api              *api.API
 }
 
 // Register binds every route, record hook and cron job of the monitor to app.
@@ -67,7 +69,11 @@ func Register(app core.App, cfg *Config) {
 
 func register(app core.App, cfg *Config) *server {
 	s := &server{app: app, cfg: cfg, reg: ingest.NewRegistry(), now: time.Now}
-	s.alerts = alerting.New(app, func() time.Time { return s.now() })
+	clock := func() time.Time { return s.now() }
+	s.alerts = alerting.New(app, clock)
+	s.api = api.New(app)
+	s.api.Registry, s.api.Alerts, s.api.Now = s.reg, s.alerts, clock
+	s.api.CanReadSession = func(e *core.RequestEvent) bool { rec, _ := s.sessionRecord(e); return rec != nil }
 
 	bindRegistryHooks(app, s)
 	bindServiceDefaults(app)
@@ -77,12 +83,10 @@ func register(app core.App, cfg *Config) *server {
 		if err := s.start(); err != nil {
 			return err
 		}
-		bindHeartbeatApi(se, s)
-		bindReadApi(se, s)
+		bindApi(se, s.api)
 		if err := bindDashboardApi(se, s); err != nil {
 			return err
 		}
-		bindAlertApi(se, s)
 		if err := s.startAlerts(); err != nil {
 			return err
 		}
@@ -91,12 +95,17 @@ func register(app core.App, cfg *Config) *server {
 	app.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {
 		s.stopAlerts()
 		s.stop()
+		s.api.FlushAllRefusals()
 		return te.Next()
 	})
 
 	app.Cron().MustAdd("staleness", "* * * * *", s.cronJob("staleness", func() error { return s.alerts.CheckStaleness(s.now()) }))
 	app.Cron().MustAdd("retention", "*/10 * * * *", s.cronJob("retention", func() error { return s.prune(s.now()) }))
 	app.Cron().MustAdd("alerts-retention", "17 * * * *", s.cronJob("alerts-retention", func() error { return store.PruneAlerts(s.app, s.cfg.KeepIncidentsDays, s.now()) }))
+	app.Cron().MustAdd(api.RefusalsCronID, "* * * * *", s.cronJob(api.RefusalsCronID, func() error {
+		s.api.FlushRefusals(s.now())
+		return nil
+	}))
 	return s
 }
 
@@ -127,12 +136,14 @@ func (s *server) start() error {
 		return err
 	}
 	s.limiter = ingest.NewLimiter(s.cfg.RateLimit)
+	s.api.Limiter, s.api.PublicStatus = s.limiter, s.cfg.PublicStatus
 	w, err := ingest.NewWriter(db.DB(), s.cfg.QueueSize,
 		func(err error) { s.app.Logger().Error("heartbeat writer", "error", err) })
 	if err != nil {
 		return err
 	}
 	s.writer = w
+	s.api.Writer = w
 	s.pollDone = make(chan struct{})
 	go s.pollRegistry(s.pollDone)
 	readers, ok := s.app.ConcurrentDB().(*dbx.DB)
@@ -200,44 +211,28 @@ func (s *server) cronJob(name string, fn func() error) func() {
 	}
 }
 
-// bindHeartbeatApi binds POST /api/heartbeat and a 405 for its other methods (OPTIONS is
-// left to PocketBase's CORS middleware). Refused beats are kept out of the request log
-// and counted per minute instead (refusals.go): one log line per (reason, ip, key).
-func bindHeartbeatApi(se *core.ServeEvent, s *server) {
-	refusals := newRefusalCounter(se.App.Logger)
-	count := refusals.countRefusals(func() time.Time { return s.now() })
-	se.Router.POST("/api/heartbeat", s.heartbeatCreate).
+// bindApi binds the JSON API. POST /api/heartbeat has a 405 for its other methods
+// (OPTIONS is left to PocketBase's CORS middleware); refused beats are kept out of the
+// request log and counted per minute instead (api/refusals.go).
+func bindApi(se *core.ServeEvent, a *api.API) {
+	se.Router.POST("/api/heartbeat", a.HeartbeatCreate).
 		Bind(apis.SkipSuccessActivityLog()).
-		BindFunc(count).
+		BindFunc(a.CountRefusals).
 		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // beats carry service keys, never PocketBase tokens
 	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete} { // GET covers HEAD
-		se.Router.Route(method, "/api/heartbeat", heartbeatWrongMethod).
+		se.Router.Route(method, "/api/heartbeat", api.HeartbeatWrongMethod).
 			Bind(apis.SkipSuccessActivityLog()).
-			BindFunc(count).
+			BindFunc(a.CountRefusals).
 			Unbind(apis.DefaultLoadAuthTokenMiddlewareId)
 	}
-	se.App.Cron().MustAdd(refusalsCronID, "* * * * *", s.cronJob(refusalsCronID, func() error {
-		refusals.flush(s.now())
-		return nil
-	}))
-	se.App.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {
-		refusals.flushAll()
-		return te.Next()
-	})
-}
-
-func bindReadApi(se *core.ServeEvent, s *server) {
-	se.Router.GET("/api/status", s.statusGet).BindFunc(s.requireReader)
-	se.Router.GET("/api/services", s.servicesList).BindFunc(s.requireReader)
+	se.Router.GET("/api/status", a.StatusGet).BindFunc(a.RequireReader)
+	se.Router.GET("/api/services", a.ServicesList).BindFunc(a.RequireReader)
+	se.Router.GET("/api/uptime", a.UptimeGet).BindFunc(a.RequireReader)
 	// PocketBase owns GET /api/logs (the admin log viewer); ours answers only when a
 	// serviceId is asked for, so it is a router-level middleware, not a second route.
-	se.Router.BindFunc(func(e *core.RequestEvent) error {
-		if e.Request.Method == "GET" && e.Request.URL.Path == "/api/logs" && e.Request.URL.Query().Has("serviceId") {
-			if !s.canRead(e) {
-				return unauthorized(e)
-			}
-			return s.logsList(e)
-		}
-		return e.Next()
-	})
+	se.Router.BindFunc(a.LogsMiddleware)
+	se.Router.POST("/api/alert", a.AlertCreate).
+		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // alert keys are api_keys keys, never PocketBase tokens
+	se.Router.GET("/api/alerts/recent", a.AlertsRecent).BindFunc(a.RequireReader)
+	se.Router.POST("/api/channels/{id}/test", a.ChannelTest).Bind(apis.RequireSuperuserAuth())
 }

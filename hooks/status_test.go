@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 )
 
@@ -132,8 +133,8 @@ func TestStatusFiltersAndPages(t *testing.T) {
 	if got := h.status("?page=99"); len(got.Summary.Results) != 0 || *got.Summary.HasMore {
 		t.Errorf("a page past the end: %d results", len(got.Summary.Results))
 	}
-	if got := *h.status("?perPage=5000").Summary.PerPage; got != maxPerPage {
-		t.Errorf("perPage=5000 gives %d a page, want the maximum %d", got, maxPerPage)
+	if got := *h.status("?perPage=5000").Summary.PerPage; got != api.MaxPerPage {
+		t.Errorf("perPage=5000 gives %d a page, want the maximum %d", got, api.MaxPerPage)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
@@ -97,7 +98,7 @@ func TestUptimeAPI(t *testing.T) {
 			if res.Code != 200 {
 				t.Fatalf("got %d %s", res.Code, body(res))
 			}
-			var got uptimeReply
+			var got api.UptimeReply
 			if err := json.Unmarshal(res.Body.Bytes(), &got); err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +126,7 @@ func TestUptimeAPI(t *testing.T) {
 			t.Errorf("got %s\nwant %s", body(res), want)
 		}
 		res = h.do("GET", "/api/uptime?serviceId=steady", "")
-		var got uptimeReply
+		var got api.UptimeReply
 		if err := json.Unmarshal(res.Body.Bytes(), &got); err != nil || got.TotalDays != 30 {
 			t.Errorf("default window: got %d days, want 30 (%v)", got.TotalDays, err)
 		}
@@ -251,7 +252,7 @@ func TestUptimeStartsAtFirstBeat(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.sid, func(t *testing.T) {
-			var got uptimeReply
+			var got api.UptimeReply
 			res := h.do("GET", "/api/uptime?serviceId="+c.sid+"&days=2", "")
 			if err := json.Unmarshal(res.Body.Bytes(), &got); err != nil {
 				t.Fatalf("got %d %s", res.Code, body(res))

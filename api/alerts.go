@@ -1,4 +1,4 @@
-package hooks
+package api
 
 import (
 	"encoding/json"
@@ -13,18 +13,8 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
-	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 )
-
-// bindAlertApi binds the alerting routes: external alerts in and out, and the channel
-// test for superusers.
-func bindAlertApi(se *core.ServeEvent, s *server) {
-	se.Router.POST("/api/alert", s.alertCreate).
-		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // alert keys are api_keys keys, never PocketBase tokens
-	se.Router.GET("/api/alerts/recent", s.alertsRecent).BindFunc(s.requireReader)
-	se.Router.POST("/api/channels/{id}/test", s.channelTest).Bind(apis.RequireSuperuserAuth())
-}
 
 // alertReply is the original worker's answer to POST /api/alert.
 type alertReply struct {
@@ -35,11 +25,11 @@ type alertReply struct {
 	Errors       []string `json:"errors,omitempty"`
 }
 
-// alertCreate is POST /api/alert: authorise (an api key with the alert scope), parse
+// AlertCreate is POST /api/alert: authorise (an api key with the alert scope), parse
 // (Alertmanager, Grafana or generic), route, then store the alert with one pending
 // notification per channel in one transaction, and answer.
-func (s *server) alertCreate(e *core.RequestEvent) error {
-	if _, ok := s.reg.AuthorizeScope(bearer(e.Request), ingest.ScopeAlert); !ok {
+func (a *API) AlertCreate(e *core.RequestEvent) error {
+	if _, ok := a.Registry.AuthorizeScope(bearer(e.Request), ingest.ScopeAlert); !ok {
 		return writeJSON(e, http.StatusUnauthorized, alertReply{Message: "Unauthorized - Invalid or missing API key"})
 	}
 	body, err := io.ReadAll(io.LimitReader(e.Request.Body, monitor.MaxAlertBodyBytes+1))
@@ -49,7 +39,7 @@ func (s *server) alertCreate(e *core.RequestEvent) error {
 	if len(body) > monitor.MaxAlertBodyBytes {
 		return writeJSON(e, http.StatusRequestEntityTooLarge, alertReply{Message: "Request body too large (max 256 KiB)"})
 	}
-	a, err := monitor.ParseExternalAlert(body)
+	alert, err := monitor.ParseExternalAlert(body)
 	var bad *monitor.AlertError
 	if errors.As(err, &bad) {
 		return writeJSON(e, http.StatusBadRequest, alertReply{Message: bad.Msg})
@@ -57,26 +47,26 @@ func (s *server) alertCreate(e *core.RequestEvent) error {
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	now := s.now().UTC()
-	sent, unknown, err := s.alerts.SendExternal(a, now)
+	now := a.Now().UTC()
+	sent, unknown, err := a.Alerts.SendExternal(alert, now)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
 	// The original worker listed every channel's name beside an unknown one; an alert
 	// key is for sending alerts, not for learning how the alerting is set up.
 	if len(unknown) > 0 {
-		reply := alertReply{Message: "Alert validation failed", AlertTitle: a.Title}
+		reply := alertReply{Message: "Alert validation failed", AlertTitle: alert.Title}
 		for _, name := range unknown {
 			reply.Errors = append(reply.Errors, "Unknown channel: "+name)
 		}
 		return writeJSON(e, http.StatusBadRequest, reply)
 	}
-	reply := alertReply{Success: true, Message: "Alert processed and notifications sent", AlertTitle: a.Title, ChannelsSent: sent}
+	reply := alertReply{Success: true, Message: "Alert processed and notifications sent", AlertTitle: alert.Title, ChannelsSent: sent}
 	return writeJSON(e, http.StatusOK, reply)
 }
 
-// recentAlert is one entry of GET /api/alerts/recent.
-type recentAlert struct {
+// RecentAlert is one entry of GET /api/alerts/recent.
+type RecentAlert struct {
 	ID        string            `json:"id"`
 	Title     string            `json:"title"`
 	Message   string            `json:"message"`
@@ -90,9 +80,10 @@ type recentAlert struct {
 	Timestamp string            `json:"timestamp"`
 }
 
-type recentReply struct {
+// RecentReply is the answer of GET /api/alerts/recent.
+type RecentReply struct {
 	Success     bool          `json:"success"`
-	Alerts      []recentAlert `json:"alerts"`
+	Alerts      []RecentAlert `json:"alerts"`
 	Count       int           `json:"count"`
 	PeriodHours float64       `json:"periodHours"`
 }
@@ -104,9 +95,9 @@ const (
 	defaultRecentHours = 24.0
 )
 
-// alertsRecent is GET /api/alerts/recent?since=&hours=&limit=: external alerts newest
+// AlertsRecent is GET /api/alerts/recent?since=&hours=&limit=: external alerts newest
 // first, after since (an ISO-8601 time) or else within the last hours (0: no bound).
-func (s *server) alertsRecent(e *core.RequestEvent) error {
+func (a *API) AlertsRecent(e *core.RequestEvent) error {
 	q := e.Request.URL.Query()
 	limit, hours := defaultRecentLimit, defaultRecentHours
 	if v := q.Get("limit"); v != "" {
@@ -123,7 +114,7 @@ func (s *server) alertsRecent(e *core.RequestEvent) error {
 		}
 		hours = h
 	}
-	now := s.now().UTC()
+	now := a.Now().UTC()
 	after := ""
 	switch since := q.Get("since"); {
 	case since != "":
@@ -143,9 +134,9 @@ func (s *server) alertsRecent(e *core.RequestEvent) error {
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	reply := recentReply{Success: true, Alerts: make([]recentAlert, 0, len(rows)), PeriodHours: hours}
+	reply := RecentReply{Success: true, Alerts: make([]RecentAlert, 0, len(rows)), PeriodHours: hours}
 	for _, r := range rows {
-		item := recentAlert{ID: r.ID, Title: r.Title, Message: r.Message, Severity: r.Severity, Source: r.Source, Status: r.Status,
+		item := RecentAlert{ID: r.ID, Title: r.Title, Message: r.Message, Severity: r.Severity, Source: r.Source, Status: r.Status,
 			Format: r.Format, URL: r.URL, Channels: []string{}, Timestamp: iso(store.ParseDate(r.Created))}
 		if r.Labels != "" && r.Labels != "null" {
 			if err := json.Unmarshal([]byte(r.Labels), &item.Labels); err != nil {

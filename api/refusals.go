@@ -1,4 +1,4 @@
-package hooks
+package api
 
 import (
 	"crypto/sha256"
@@ -15,11 +15,11 @@ import (
 )
 
 const (
-	// refusalsLogMessage is the message of every heartbeat-refusals log line, so the admin
+	// RefusalsLogMessage is the message of every heartbeat-refusals log line, so the admin
 	// UI's Logs page finds them with the filter: message = "heartbeat refusals".
-	refusalsLogMessage = "heartbeat refusals"
-	// refusalsCronID is the minute job that logs the last minute's refusals.
-	refusalsCronID = "heartbeatRefusals"
+	RefusalsLogMessage = "heartbeat refusals"
+	// RefusalsCronID is the minute job that logs the last minute's refusals.
+	RefusalsCronID = "heartbeatRefusals"
 	// maxRefusalEntries bounds the distinct (reason, ip, key) counts kept for one minute.
 	// Past it, refusals are counted per reason under ip and key "other": a flood from many
 	// addresses costs at most this many lines plus one per reason (a fixed set) a minute.
@@ -39,7 +39,7 @@ type refusedBeat struct {
 }
 
 func (r *refusedBeat) Error() string {
-	return fmt.Sprintf("hooks: beat refused: %d %s", r.status, r.msg)
+	return fmt.Sprintf("api: beat refused: %d %s", r.status, r.msg)
 }
 
 // refusalKey is what refusals are counted by within a minute. Key is a fingerprint of
@@ -109,7 +109,7 @@ func (c *refusalCounter) flushLocked() {
 	sort.Slice(keys, func(i, j int) bool { return c.counts[keys[i]] > c.counts[keys[j]] })
 	minute := c.minute.Format("2006-01-02T15:04Z")
 	for _, k := range keys {
-		c.log().Warn(refusalsLogMessage, "minute", minute, "status", k.Status, "reason", k.Reason,
+		c.log().Warn(RefusalsLogMessage, "minute", minute, "status", k.Status, "reason", k.Reason,
 			"ip", k.IP, "key", k.Key, "count", c.counts[k])
 	}
 	clear(c.counts)
@@ -125,30 +125,34 @@ func keyFingerprint(key string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// countRefusals is the heartbeat route's middleware: a refused beat (already answered)
+// CountRefusals is the heartbeat routes' middleware: a refused beat (already answered)
 // is counted and kept out of the request log.
-func (c *refusalCounter) countRefusals(now func() time.Time) func(e *core.RequestEvent) error {
-	return func(e *core.RequestEvent) error {
-		err := e.Next()
-		var r *refusedBeat
-		if !errors.As(err, &r) {
-			return err
-		}
-		ip := e.RealIP()
-		if len(ip) > maxRefusalIPLen {
-			ip = ip[:maxRefusalIPLen]
-		}
-		c.add(now(), refusalKey{Status: r.status, Reason: r.msg, IP: ip, Key: keyFingerprint(bearer(e.Request))})
-		return nil
+func (a *API) CountRefusals(e *core.RequestEvent) error {
+	err := e.Next()
+	var r *refusedBeat
+	if !errors.As(err, &r) {
+		return err
 	}
+	ip := e.RealIP()
+	if len(ip) > maxRefusalIPLen {
+		ip = ip[:maxRefusalIPLen]
+	}
+	a.refusals.add(a.Now(), refusalKey{Status: r.status, Reason: r.msg, IP: ip, Key: keyFingerprint(bearer(e.Request))})
+	return nil
 }
+
+// FlushRefusals logs the counts of a minute that is over by now (the RefusalsCronID job).
+func (a *API) FlushRefusals(now time.Time) { a.refusals.flush(now) }
+
+// FlushAllRefusals logs every refusal counted, as the server stops.
+func (a *API) FlushAllRefusals() { a.refusals.flushAll() }
 
 // errMethodNotAllowed is the reply to a beat sent with another method than POST.
 const errMethodNotAllowed = "Method not allowed"
 
-// heartbeatWrongMethod answers GET, PUT, PATCH and DELETE /api/heartbeat with a 405
+// HeartbeatWrongMethod answers GET, PUT, PATCH and DELETE /api/heartbeat with a 405
 // (a 404 read like a wrong URL), counted like any other refused beat.
-func heartbeatWrongMethod(e *core.RequestEvent) error {
+func HeartbeatWrongMethod(e *core.RequestEvent) error {
 	e.Response.Header().Set("Allow", http.MethodPost)
 	return refuse(e, http.StatusMethodNotAllowed, errMethodNotAllowed)
 }

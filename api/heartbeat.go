@@ -1,4 +1,4 @@
-package hooks
+package api
 
 import (
 	"errors"
@@ -51,9 +51,9 @@ func refuseJSON(e *core.RequestEvent, status int, v any, msg string) error {
 	return &refusedBeat{status: status, msg: msg}
 }
 
-// heartbeatCreate is POST /api/heartbeat: parse, authorise, rate-limit, commit, answer.
+// HeartbeatCreate is POST /api/heartbeat: parse, authorise, rate-limit, commit, answer.
 // It answers 2xx only after the beats are committed.
-func (s *server) heartbeatCreate(e *core.RequestEvent) error {
+func (a *API) HeartbeatCreate(e *core.RequestEvent) error {
 	body, err := io.ReadAll(io.LimitReader(e.Request.Body, monitor.MaxBodyBytes+1))
 	if err != nil {
 		return refuse(e, http.StatusBadRequest, "Could not read request body")
@@ -65,9 +65,9 @@ func (s *server) heartbeatCreate(e *core.RequestEvent) error {
 	if err != nil {
 		return refuse(e, http.StatusBadRequest, err.Error())
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := a.Now().UTC().Truncate(time.Millisecond)
 	if req.Batch {
-		return s.heartbeatBatch(e, req, now)
+		return a.heartbeatBatch(e, req, now)
 	}
 
 	b := req.Beats[0]
@@ -75,18 +75,18 @@ func (s *server) heartbeatCreate(e *core.RequestEvent) error {
 	if key == "" {
 		key = b.Token
 	}
-	grant, refusal := s.reg.AuthorizeBeat(b.ServiceID, key)
+	grant, refusal := a.Registry.AuthorizeBeat(b.ServiceID, key)
 	switch refusal {
 	case monitor.ErrUnknownService:
 		return refuse(e, http.StatusNotFound, refusal)
 	case monitor.ErrInvalidKey:
 		return refuse(e, http.StatusUnauthorized, refusal)
 	}
-	if ok, wait := s.limiter.Allow(grant.LimitKey(), 1, now); !ok {
+	if ok, wait := a.Limiter.Allow(grant.LimitKey(), 1, now); !ok {
 		retryAfter(e, wait)
 		return refuse(e, http.StatusTooManyRequests, errRateLimited)
 	}
-	if stored, err := s.store(e, []ingest.Beat{s.beat(e, grant, b, now)}); !stored {
+	if stored, err := a.commit(e, []ingest.Beat{a.beat(e, grant, b, now)}); !stored {
 		return err
 	}
 	return writeJSON(e, http.StatusOK, heartbeatReply{Success: true, Message: "Heartbeat received", Timestamp: iso(now)})
@@ -94,7 +94,7 @@ func (s *server) heartbeatCreate(e *core.RequestEvent) error {
 
 // heartbeatBatch answers a batch: 200 when every entry is stored, 207 when some are,
 // 400 (or 429 when the limit alone refused them) when none is.
-func (s *server) heartbeatBatch(e *core.RequestEvent, req monitor.Request, now time.Time) error {
+func (a *API) heartbeatBatch(e *core.RequestEvent, req monitor.Request, now time.Time) error {
 	header := bearer(e.Request)
 	results := make([]beatResult, len(req.Beats))
 	beats := make([]ingest.Beat, 0, len(req.Beats))
@@ -108,21 +108,21 @@ func (s *server) heartbeatBatch(e *core.RequestEvent, req monitor.Request, now t
 		if key == "" {
 			key = header
 		}
-		grant, refusal := s.reg.AuthorizeBeat(b.ServiceID, key)
+		grant, refusal := a.Registry.AuthorizeBeat(b.ServiceID, key)
 		if refusal != "" {
 			results[i].Error = refusal
 			continue
 		}
-		if ok, w := s.limiter.Allow(grant.LimitKey(), 1, now); !ok {
+		if ok, w := a.Limiter.Allow(grant.LimitKey(), 1, now); !ok {
 			results[i].Error = errRateLimited
 			limited++
 			wait = max(wait, w)
 			continue
 		}
 		results[i].Success, results[i].Timestamp = true, iso(now)
-		beats = append(beats, s.beat(e, grant, b, now))
+		beats = append(beats, a.beat(e, grant, b, now))
 	}
-	if stored, err := s.store(e, beats); !stored {
+	if stored, err := a.commit(e, beats); !stored {
 		return err
 	}
 
@@ -141,7 +141,7 @@ func (s *server) heartbeatBatch(e *core.RequestEvent, req monitor.Request, now t
 	return refuseJSON(e, http.StatusBadRequest, heartbeatReply{Message: "All heartbeats failed", Results: results}, "All heartbeats failed")
 }
 
-func (s *server) beat(e *core.RequestEvent, g ingest.Grant, b monitor.Beat, now time.Time) ingest.Beat {
+func (a *API) beat(e *core.RequestEvent, g ingest.Grant, b monitor.Beat, now time.Time) ingest.Beat {
 	// Normalised like the beat's own text, and cut at a character (the column holds 500).
 	ua := monitor.CleanText(e.Request.UserAgent())
 	if utf8.RuneCountInString(ua) > maxUserAgentChars {
@@ -159,19 +159,19 @@ func (s *server) beat(e *core.RequestEvent, g ingest.Grant, b monitor.Beat, now 
 	}
 }
 
-// store commits beats and reports true, or answers with the 503 the client should retry
+// commit commits beats and reports true, or answers with the 503 the client should retry
 // on and reports false with the error of writing that answer.
-func (s *server) store(e *core.RequestEvent, beats []ingest.Beat) (bool, error) {
-	err := s.writer.Submit(e.Request.Context(), beats)
+func (a *API) commit(e *core.RequestEvent, beats []ingest.Beat) (bool, error) {
+	err := a.Writer.Submit(e.Request.Context(), beats)
 	switch {
 	case err == nil:
-		s.alerts.BeatsCommitted(beats)
+		a.Alerts.BeatsCommitted(beats)
 		return true, nil
 	case errors.Is(err, ingest.ErrQueueFull), errors.Is(err, ingest.ErrClosed):
 		retryAfter(e, time.Second)
 		return false, refuse(e, http.StatusServiceUnavailable, "Server busy, retry later")
 	default:
-		s.app.Logger().Error("heartbeat commit failed", "error", err)
+		a.App.Logger().Error("heartbeat commit failed", "error", err)
 		retryAfter(e, 5*time.Second)
 		return false, refuse(e, http.StatusServiceUnavailable, "Heartbeat could not be stored, retry later")
 	}

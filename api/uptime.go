@@ -1,4 +1,4 @@
-package hooks
+package api
 
 import (
 	"math"
@@ -17,23 +17,25 @@ const (
 	maxUptimeDays     = 400
 )
 
-type uptimeDay struct {
+// UptimeDay is one day of GET /api/uptime; null when nothing was monitored that day.
+type UptimeDay struct {
 	Date             string   `json:"date"`
 	UptimePercentage *float64 `json:"uptimePercentage"`
 	DowntimeSeconds  *float64 `json:"downtimeSeconds"`
 }
 
-type uptimeReply struct {
+// UptimeReply is the answer of GET /api/uptime.
+type UptimeReply struct {
 	ServiceID     string      `json:"serviceId"`
-	Days          []uptimeDay `json:"days"`
+	Days          []UptimeDay `json:"days"`
 	OverallUptime *float64    `json:"overallUptime"`
 	TotalDays     int         `json:"totalDays"`
 }
 
-// uptimeGet is GET /api/uptime?serviceId=X&days=N: daily uptime over the last N UTC days
+// UptimeGet is GET /api/uptime?serviceId=X&days=N: daily uptime over the last N UTC days
 // (today so far included), oldest first, time-weighted from incidents. A day with no
 // monitored time (before the service existed, or paused throughout) is null.
-func (s *server) uptimeGet(e *core.RequestEvent) error {
+func (a *API) UptimeGet(e *core.RequestEvent) error {
 	q := e.Request.URL.Query()
 	sid := q.Get("serviceId")
 	if sid == "" {
@@ -50,8 +52,8 @@ func (s *server) uptimeGet(e *core.RequestEvent) error {
 		}
 		n = d
 	}
-	now := s.now().UTC()
-	rows, err := store.LoadDatedServices(s.app.DB(), sid)
+	now := a.Now().UTC()
+	rows, err := store.LoadDatedServices(a.App.DB(), sid)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
@@ -60,7 +62,7 @@ func (s *server) uptimeGet(e *core.RequestEvent) error {
 	}
 	r := rows[0]
 	from := store.DayStart(now).AddDate(0, 0, -n)
-	hist, err := store.LoadHistories(s.app.DB(), []string{r.ID}, from)
+	hist, err := store.LoadHistories(a.App.DB(), []string{r.ID}, from)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
@@ -68,10 +70,10 @@ func (s *server) uptimeGet(e *core.RequestEvent) error {
 }
 
 // uptimeFor is the /api/uptime answer for one service over n days.
-func uptimeFor(r store.DatedService, h *monitor.History, n int, now time.Time) uptimeReply {
+func uptimeFor(r store.DatedService, h *monitor.History, n int, now time.Time) UptimeReply {
 	hist := r.History(h)
 	days := hist.Timeline(now).Days(n)
-	out := uptimeReply{ServiceID: r.ServiceID, Days: make([]uptimeDay, len(days)), TotalDays: len(days)}
+	out := UptimeReply{ServiceID: r.ServiceID, Days: make([]UptimeDay, len(days)), TotalDays: len(days)}
 	for i, d := range days {
 		out.Days[i].Date = d.Date.Format(time.DateOnly)
 		if p, ok := d.Percentage(); ok {

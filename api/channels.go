@@ -1,4 +1,4 @@
-package hooks
+package api
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
@@ -25,9 +24,9 @@ type testReply struct {
 	Error   string `json:"error,omitempty"`
 }
 
-// channelTest is POST /api/channels/{id}/test (superusers): it sends a test message
+// ChannelTest is POST /api/channels/{id}/test (superusers): it sends a test message
 // through the channel at once, records it, and answers with the outcome.
-func (s *server) channelTest(e *core.RequestEvent) error {
+func (a *API) ChannelTest(e *core.RequestEvent) error {
 	row, err := store.FindChannel(e.App.DB(), e.Request.PathValue("id"))
 	if errors.Is(err, sql.ErrNoRows) {
 		return writeJSON(e, http.StatusNotFound, testReply{Message: "Unknown channel"})
@@ -37,16 +36,16 @@ func (s *server) channelTest(e *core.RequestEvent) error {
 	}
 	reply := testReply{Channel: row.Name, Type: row.Type}
 	row.Disabled = false // a test of a disabled channel is how one checks it before enabling it
-	ch, err := alerting.ChannelOf(row)
+	ch, err := a.Alerts.Channel(row)
 	if err != nil {
 		reply.Message, reply.Error = "The channel's settings are not valid", strings.TrimPrefix(err.Error(), "notify: ")
 		return writeJSON(e, http.StatusBadRequest, reply)
 	}
-	now := s.now().UTC()
+	now := a.Now().UTC()
 	msg := notify.Message{Event: notify.EventTest, At: now, URL: strings.TrimRight(e.App.Settings().Meta.AppURL, "/")}
 	ctx, cancel := context.WithTimeout(e.Request.Context(), 20*time.Second)
 	defer cancel()
-	sendErr := s.alerts.Send(ctx, ch, msg)
+	sendErr := a.Alerts.Send(ctx, ch, msg)
 	status, sentAt := notify.StatusSent, store.DBDate(now)
 	if sendErr != nil {
 		status, sentAt = notify.StatusFailed, ""

@@ -1,4 +1,4 @@
-package hooks
+package api
 
 import (
 	"bytes"
@@ -15,10 +15,43 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 )
 
+// StatusResult is one service in GET /api/status.
+type StatusResult struct {
+	ServiceID              string  `json:"serviceId"`
+	ServiceName            string  `json:"serviceName"`
+	Group                  string  `json:"group"`
+	Status                 string  `json:"status"`
+	LastSeen               *string `json:"lastSeen"`
+	LastStatus             *string `json:"lastStatus"`
+	LastMessage            string  `json:"lastMessage"`
+	TimeSinceLastHeartbeat *int64  `json:"timeSinceLastHeartbeat"`
+	StalenessThreshold     int64   `json:"stalenessThreshold"`
+	Timestamp              string  `json:"timestamp"`
+}
+
+// StatusSummary is the counts of GET /api/status (and its page, when paged).
+type StatusSummary struct {
+	Timestamp        string         `json:"timestamp"`
+	TotalServices    int            `json:"totalServices"`
+	ServicesUp       int            `json:"servicesUp"`
+	ServicesLate     int            `json:"servicesLate"`
+	ServicesDegraded int            `json:"servicesDegraded"`
+	ServicesDown     int            `json:"servicesDown"`
+	ServicesUnknown  int            `json:"servicesUnknown"`
+	ServicesPaused   int            `json:"servicesPaused"`
+	Results          []StatusResult `json:"results"`
+}
+
+// summaryOf is the summary of counts c.
+func summaryOf(c store.Counts, timestamp string) StatusSummary {
+	return StatusSummary{Timestamp: timestamp, TotalServices: c.Total, ServicesUp: c.Up, ServicesLate: c.Late,
+		ServicesDegraded: c.Degraded, ServicesDown: c.Down, ServicesUnknown: c.Unknown, ServicesPaused: c.Paused}
+}
+
 // Bounds of GET /api/status?perPage=N.
 const (
 	defaultPerPage = 100
-	maxPerPage     = 1000
+	MaxPerPage     = 1000
 )
 
 // statusQuery is what GET /api/status was asked for: filters, and a page when paged.
@@ -50,7 +83,7 @@ func parseStatusQuery(e *core.RequestEvent) (statusQuery, string) {
 		name string
 		into *int
 		max  int
-	}{{"page", &sq.page, 0}, {"perPage", &sq.perPage, maxPerPage}} {
+	}{{"page", &sq.page, 0}, {"perPage", &sq.perPage, MaxPerPage}} {
 		raw := v.Get(p.name)
 		if raw == "" {
 			continue
@@ -79,18 +112,18 @@ func (sq statusQuery) match(v *engine.View) bool {
 		strings.Contains(strings.ToLower(v.Name), sq.q) || strings.Contains(strings.ToLower(v.Group), sq.q)
 }
 
-// statusGet is GET /api/status: every service's state as the engine has decided it. The
+// StatusGet is GET /api/status: every service's state as the engine has decided it. The
 // reply is written as it is read, a few thousand services at a time, so a fleet of any
 // size costs a bounded amount of memory. The counts are of the whole fleet; status,
 // group and q filter the results, and page/perPage page them (then the summary says
 // which page it is and whether there are more).
-func (s *server) statusGet(e *core.RequestEvent) error {
+func (a *API) StatusGet(e *core.RequestEvent) error {
 	sq, msg := parseStatusQuery(e)
 	if msg != "" {
 		return fail(e, http.StatusBadRequest, msg)
 	}
-	eng := s.alerts.Engine()
-	now := s.now().UTC()
+	eng := a.Alerts.Engine()
+	now := a.Now().UTC()
 	var counts store.Counts
 	for st, n := range eng.Counts() {
 		counts.Add(st, n)
@@ -161,12 +194,12 @@ func (s *server) statusGet(e *core.RequestEvent) error {
 const scanBatch = 1000
 
 // statusEntry is one service's entry in /api/status.
-func statusEntry(v *engine.View, now time.Time) statusResult {
+func statusEntry(v *engine.View, now time.Time) StatusResult {
 	threshold := v.Model.Threshold
 	if threshold <= 0 {
 		threshold = monitor.DefaultThreshold
 	}
-	res := statusResult{
+	res := StatusResult{
 		ServiceID: v.ServiceID, ServiceName: v.DisplayName(), Group: v.Group, Status: string(v.State),
 		LastMessage: v.LastMessage, StalenessThreshold: threshold.Milliseconds(), Timestamp: iso(now),
 	}
