@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/heartbeat-monitor/heartbeat-monitor/dashboard"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
@@ -102,8 +103,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Text("#login-error", &loginErr, chromedp.ByID),
 		chromedp.Location(&url),
 	)
-	if loginErr != msgBadLogin || !strings.HasSuffix(url, "/login") {
-		t.Errorf("failed login: got %q at %s, want %q on /login", loginErr, url, msgBadLogin)
+	if loginErr != dashboard.MsgBadLogin || !strings.HasSuffix(url, "/login") {
+		t.Errorf("failed login: got %q at %s, want %q on /login", loginErr, url, dashboard.MsgBadLogin)
 	}
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/heartbeat-monitor/heartbeat-monitor/api"
+	"github.com/heartbeat-monitor/heartbeat-monitor/dashboard"
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
@@ -60,6 +61,7 @@ type server struct {
 	now              func() time.Time
 	alerts           *alerting.Alerting
 	api              *api.API
+	dash             *dashboard.Dashboard
 }
 
 // Register binds every route, record hook and cron job of the monitor to app.
@@ -73,7 +75,8 @@ func register(app core.App, cfg *Config) *server {
 	s.alerts = alerting.New(app, clock)
 	s.api = api.New(app)
 	s.api.Registry, s.api.Alerts, s.api.Now = s.reg, s.alerts, clock
-	s.api.CanReadSession = func(e *core.RequestEvent) bool { rec, _ := s.sessionRecord(e); return rec != nil }
+	s.dash = dashboard.New(app, s.alerts, clock)
+	s.api.CanReadSession = s.dash.HasSession
 
 	bindRegistryHooks(app, s)
 	bindServiceDefaults(app)
@@ -84,9 +87,11 @@ func register(app core.App, cfg *Config) *server {
 			return err
 		}
 		bindApi(se, s.api)
-		if err := bindDashboardApi(se, s); err != nil {
+		s.dash.Refresh = s.cfg.DashboardRefresh
+		if err := s.dash.Open(); err != nil {
 			return err
 		}
+		bindDashboard(se, s.dash)
 		if err := s.startAlerts(); err != nil {
 			return err
 		}
@@ -235,4 +240,24 @@ func bindApi(se *core.ServeEvent, a *api.API) {
 		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // alert keys are api_keys keys, never PocketBase tokens
 	se.Router.GET("/api/alerts/recent", a.AlertsRecent).BindFunc(a.RequireReader)
 	se.Router.POST("/api/channels/{id}/test", a.ChannelTest).Bind(apis.RequireSuperuserAuth())
+}
+
+// bindDashboard registers the login, the pages and their htmx partials, and the static
+// assets. The session cookie is read by these routes (and the read API) only.
+func bindDashboard(se *core.ServeEvent, d *dashboard.Dashboard) {
+	se.Router.GET("/static/{path...}", dashboard.StaticGet).Bind(apis.Gzip(), apis.SkipSuccessActivityLog())
+
+	se.Router.GET("/login", d.LoginGet).BindFunc(dashboard.PageHeaders)
+	se.Router.POST("/login", d.LoginPost).BindFunc(dashboard.PageHeaders).Bind(apis.BodyLimit(dashboard.MaxFormBytes))
+
+	pages := se.Router.Group("")
+	pages.BindFunc(dashboard.PageHeaders, d.RequireSession)
+	pages.GET("/{$}", d.OverviewGet)
+	pages.GET("/overview/live", d.OverviewLive)
+	pages.GET("/services/{serviceId}", d.ServiceGet)
+	pages.GET("/services/{serviceId}/state", d.ServiceState)
+	pages.GET("/services/{serviceId}/heartbeats", d.ServiceBeats)
+	pages.GET("/logout", d.LogoutGet)
+	pages.POST("/logout", d.LogoutPost).Bind(apis.BodyLimit(dashboard.MaxFormBytes))
+	pages.POST("/logout/everywhere", d.LogoutEverywherePost).Bind(apis.BodyLimit(dashboard.MaxFormBytes))
 }

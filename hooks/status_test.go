@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/api"
+	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 )
 
@@ -152,6 +154,15 @@ func TestStatusBadQueries(t *testing.T) {
 // TestStatusIsTheEnginesAnswer: /api/status, the overview and the service page say the
 // same thing at every moment, restart grace included (they disagreed before the engine:
 // the page said down while the alerts were still giving the grace).
+// viewOf is the engine's view of a service, unknown when the engine does not hold it.
+func viewOf(eng *engine.Engine, serviceID string) engine.View {
+	v, ok := eng.Get(serviceID)
+	if !ok {
+		v.State = monitor.Unknown
+	}
+	return v
+}
+
 func TestStatusIsTheEnginesAnswer(t *testing.T) {
 	h := newHarness(t)
 	h.apiKey("read-key-long-enough", []string{"read"}, nil, false)

@@ -1,4 +1,4 @@
-package hooks
+package dashboard
 
 import (
 	"crypto/rand"
@@ -51,7 +51,7 @@ func tokenKeyHash(rec *core.Record) string {
 func newSessionID() (string, error) {
 	b := make([]byte, sessionIDBytes)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("hooks: session id: %w", err)
+		return "", fmt.Errorf("dashboard: session id: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
@@ -59,7 +59,7 @@ func newSessionID() (string, error) {
 // startSession stores a new session for rec and returns its id (the cookie's value)
 // and how long it lasts: as long as the collection's auth tokens. Expired sessions of
 // everyone are cleared on the way, so the table does not grow without bound.
-func (s *server) startSession(e *core.RequestEvent, rec *core.Record, now time.Time) (string, time.Duration, error) {
+func (d *Dashboard) startSession(e *core.RequestEvent, rec *core.Record, now time.Time) (string, time.Duration, error) {
 	id, err := newSessionID()
 	if err != nil {
 		return "", 0, err
@@ -71,7 +71,7 @@ func (s *server) startSession(e *core.RequestEvent, rec *core.Record, now time.T
 	}
 	at := store.DBDate(now)
 	row := []any{ingest.NewID(now), hashSessionID(id), rec.Collection().Id, rec.Id, tokenKeyHash(rec), at, store.DBDate(now.Add(ttl)), ua, e.RealIP(), at, at}
-	if err := store.StartSession(s.app.DB(), row, now); err != nil {
+	if err := store.StartSession(d.App.DB(), row, now); err != nil {
 		return "", 0, err
 	}
 	return id, ttl, nil
@@ -79,15 +79,15 @@ func (s *server) startSession(e *core.RequestEvent, rec *core.Record, now time.T
 
 // findSession returns the person whose live session id is, or nil: no such session,
 // expired, the person gone, or their tokenKey changed since.
-func (s *server) findSession(id string, now time.Time) (*core.Record, error) {
-	row, ok, err := store.FindSession(s.app.DB(), hashSessionID(id))
+func (d *Dashboard) findSession(id string, now time.Time) (*core.Record, error) {
+	row, ok, err := store.FindSession(d.App.DB(), hashSessionID(id))
 	if err != nil || !ok {
 		return nil, err
 	}
 	if !now.Before(store.ParseDate(row.ExpiresAt)) {
 		return nil, nil
 	}
-	rec, err := s.app.FindRecordById(row.CollectionRef, row.RecordRef)
+	rec, err := d.App.FindRecordById(row.CollectionRef, row.RecordRef)
 	if err != nil {
 		return nil, nil // deleted since, or its collection is
 	}
@@ -95,7 +95,7 @@ func (s *server) findSession(id string, now time.Time) (*core.Record, error) {
 		return nil, nil
 	}
 	if now.Sub(store.ParseDate(row.LastSeenAt)) >= sessionTouchEvery {
-		if err := store.TouchSession(s.app.DB(), row.ID, now); err != nil {
+		if err := store.TouchSession(d.App.DB(), row.ID, now); err != nil {
 			return nil, err
 		}
 	}
@@ -103,24 +103,24 @@ func (s *server) findSession(id string, now time.Time) (*core.Record, error) {
 }
 
 // endSession deletes the session with this id, if there is one.
-func (s *server) endSession(id string) error {
-	return store.DeleteSession(s.app.DB(), hashSessionID(id))
+func (d *Dashboard) endSession(id string) error {
+	return store.DeleteSession(d.App.DB(), hashSessionID(id))
 }
 
 // endAllSessions ends every session of rec and rotates its tokenKey, which voids every
 // PocketBase token it was issued (the admin UI's, the API's), on every device.
-func (s *server) endAllSessions(rec *core.Record) error {
-	return s.app.RunInTransaction(func(tx core.App) error {
+func (d *Dashboard) endAllSessions(rec *core.Record) error {
+	return d.App.RunInTransaction(func(tx core.App) error {
 		if err := store.DeleteSessionsOf(tx.DB(), rec.Id, rec.Collection().Id); err != nil {
 			return err
 		}
 		fresh, err := tx.FindRecordById(rec.Collection(), rec.Id)
 		if err != nil {
-			return fmt.Errorf("hooks: find session owner: %w", err)
+			return fmt.Errorf("dashboard: find session owner: %w", err)
 		}
 		fresh.RefreshTokenKey()
 		if err := tx.Save(fresh); err != nil {
-			return fmt.Errorf("hooks: rotate token key: %w", err)
+			return fmt.Errorf("dashboard: rotate token key: %w", err)
 		}
 		return nil
 	})

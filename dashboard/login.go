@@ -1,4 +1,4 @@
-package hooks
+package dashboard
 
 import (
 	"crypto/rand"
@@ -18,25 +18,28 @@ import (
 )
 
 const (
-	// sessionCookie holds the id of the dashboard session (see dashboard_sessions.go),
+	// SessionCookie holds the id of the dashboard session (see sessions.go),
 	// never a PocketBase token. It is read by the dashboard routes and our read routes
 	// only; PocketBase's own API never looks at cookies.
-	sessionCookie    = "hb_session"
+	SessionCookie    = "hb_session"
 	maxSessionCookie = 64
-	// loginCookie is a random nonce the login form's CSRF token is bound to, as there is
+	// LoginCookie is a random nonce the login form's CSRF token is bound to, as there is
 	// no session yet to bind it to.
-	loginCookie = "hb_login"
+	LoginCookie = "hb_login"
 
-	// loginAttemptsPerMinute bounds password guessing per client IP (a burst of that
+	// LoginAttemptsPerMinute bounds password guessing per client IP (a burst of that
 	// many, then one every 60/n seconds).
-	loginAttemptsPerMinute = 10
+	LoginAttemptsPerMinute = 10
 	maxEmailLen            = 254
 	maxPasswordLen         = 256
-	maxFormBytes           = 16 << 10
+	// MaxFormBytes bounds the body of the dashboard's forms.
+	MaxFormBytes = 16 << 10
 
-	msgBadLogin  = "Wrong email or password."
-	msgTooMany   = "Too many login attempts from your address. Wait a minute and try again."
-	msgExpired   = "This form has expired or was sent from another site. Please try again."
+	// MsgBadLogin, MsgTooMany and MsgExpired are what the login form says when a
+	// credential is wrong, the client tried too often, or the form's CSRF check failed.
+	MsgBadLogin  = "Wrong email or password."
+	MsgTooMany   = "Too many login attempts from your address. Wait a minute and try again."
+	MsgExpired   = "This form has expired or was sent from another site. Please try again."
 	msgNoMFA     = "This account must log in with multi-factor authentication, which the dashboard does not offer. Use the admin UI."
 	msgForbidden = "This account may not log in here."
 )
@@ -53,14 +56,14 @@ var dummyHash = sync.OnceValue(func() []byte {
 
 // sessionRecord is the person logged in with the dashboard cookie (a users record or a
 // superuser) and their session id, or nil when the session has ended or never was.
-func (s *server) sessionRecord(e *core.RequestEvent) (*core.Record, string) {
-	c, err := e.Request.Cookie(sessionCookie)
+func (d *Dashboard) sessionRecord(e *core.RequestEvent) (*core.Record, string) {
+	c, err := e.Request.Cookie(SessionCookie)
 	if err != nil || c.Value == "" || len(c.Value) > maxSessionCookie {
 		return nil, ""
 	}
-	rec, err := s.findSession(c.Value, s.now())
+	rec, err := d.findSession(c.Value, d.Now())
 	if err != nil {
-		s.app.Logger().Error("dashboard session", "error", err)
+		d.App.Logger().Error("dashboard session", "error", err)
 		return nil, ""
 	}
 	if rec == nil || !(rec.IsSuperuser() || rec.Collection().Name == "users") {
@@ -69,9 +72,16 @@ func (s *server) sessionRecord(e *core.RequestEvent) (*core.Record, string) {
 	return rec, c.Value
 }
 
-// requireSession lets logged-in people through and sends everyone else to /login;
+// HasSession reports whether the request carries a live dashboard session (the read
+// API accepts one too).
+func (d *Dashboard) HasSession(e *core.RequestEvent) bool {
+	rec, _ := d.sessionRecord(e)
+	return rec != nil
+}
+
+// RequireSession lets logged-in people through and sends everyone else to /login;
 // an htmx request gets HX-Redirect, as htmx would swap a 302's target into the page.
-func (d *dashboard) requireSession(e *core.RequestEvent) error {
+func (d *Dashboard) RequireSession(e *core.RequestEvent) error {
 	rec, tok := d.sessionRecord(e)
 	if rec == nil {
 		return toLogin(e)
@@ -127,7 +137,7 @@ func secureCookies(e *core.RequestEvent) bool {
 	return e.IsTLS() || strings.EqualFold(e.Request.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-func (d *dashboard) setCookie(e *core.RequestEvent, name, value, path string, maxAge time.Duration) {
+func (d *Dashboard) setCookie(e *core.RequestEvent, name, value, path string, maxAge time.Duration) {
 	c := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true, Secure: secureCookies(e), SameSite: http.SameSiteLaxMode}
 	if maxAge < 0 {
 		c.MaxAge = -1
@@ -137,8 +147,8 @@ func (d *dashboard) setCookie(e *core.RequestEvent, name, value, path string, ma
 	e.SetCookie(c)
 }
 
-// loginGet is GET /login.
-func (d *dashboard) loginGet(e *core.RequestEvent) error {
+// LoginGet is GET /login.
+func (d *Dashboard) LoginGet(e *core.RequestEvent) error {
 	next := safeNext(e.Request.URL.Query().Get("next"))
 	if rec, _ := d.sessionRecord(e); rec != nil {
 		return e.Redirect(http.StatusSeeOther, next)
@@ -148,15 +158,15 @@ func (d *dashboard) loginGet(e *core.RequestEvent) error {
 
 // loginForm answers with the login form (the whole page, or the form alone for htmx),
 // with a fresh CSRF token bound to the login nonce cookie.
-func (d *dashboard) loginForm(e *core.RequestEvent, status int, email, next, msg string) error {
+func (d *Dashboard) loginForm(e *core.RequestEvent, status int, email, next, msg string) error {
 	nonce := ""
-	if c, err := e.Request.Cookie(loginCookie); err == nil && len(c.Value) == 22 {
+	if c, err := e.Request.Cookie(LoginCookie); err == nil && len(c.Value) == 22 {
 		nonce = c.Value
 	} else {
 		nonce = randomToken()
-		d.setCookie(e, loginCookie, nonce, "/login", csrfTTL)
+		d.setCookie(e, LoginCookie, nonce, "/login", csrfTTL)
 	}
-	tok, err := newCSRF(d.key, csrfBinding("login", nonce), d.now())
+	tok, err := newCSRF(d.key, csrfBinding("login", nonce), d.Now())
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
@@ -167,16 +177,16 @@ func (d *dashboard) loginForm(e *core.RequestEvent, status int, email, next, msg
 	return render(e, status, views.LoginPage(f))
 }
 
-// loginPost is POST /login: rate limit, CSRF, then the password. Every refusal of a
+// LoginPost is POST /login: rate limit, CSRF, then the password. Every refusal of a
 // credential says the same thing, whether or not the email has an account.
-func (d *dashboard) loginPost(e *core.RequestEvent) error {
-	now := d.now()
+func (d *Dashboard) LoginPost(e *core.RequestEvent) error {
+	now := d.Now()
 	if ok, wait := d.logins.Allow(e.RealIP(), 1, now); !ok {
 		e.Response.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-		return d.loginForm(e, http.StatusTooManyRequests, "", "/", msgTooMany)
+		return d.loginForm(e, http.StatusTooManyRequests, "", "/", MsgTooMany)
 	}
 	if err := e.Request.ParseForm(); err != nil {
-		return d.loginForm(e, http.StatusBadRequest, "", "/", msgExpired)
+		return d.loginForm(e, http.StatusBadRequest, "", "/", MsgExpired)
 	}
 	form := e.Request.PostForm
 	email, password, next := strings.TrimSpace(form.Get("email")), form.Get("password"), safeNext(form.Get("next"))
@@ -184,15 +194,15 @@ func (d *dashboard) loginPost(e *core.RequestEvent) error {
 		email = ""
 	}
 	nonce := ""
-	if c, err := e.Request.Cookie(loginCookie); err == nil {
+	if c, err := e.Request.Cookie(LoginCookie); err == nil {
 		nonce = c.Value
 	}
 	if !sameOrigin(e.Request) || nonce == "" || !checkCSRF(d.key, form.Get("csrf"), csrfBinding("login", nonce), now) {
-		return d.loginForm(e, http.StatusForbidden, email, next, msgExpired)
+		return d.loginForm(e, http.StatusForbidden, email, next, MsgExpired)
 	}
 	rec := d.authenticate(email, password)
 	if rec == nil {
-		return d.loginForm(e, http.StatusUnauthorized, email, next, msgBadLogin)
+		return d.loginForm(e, http.StatusUnauthorized, email, next, MsgBadLogin)
 	}
 	if msg := d.mayLogIn(e, rec); msg != "" {
 		return d.loginForm(e, http.StatusForbidden, email, next, msg)
@@ -201,8 +211,8 @@ func (d *dashboard) loginPost(e *core.RequestEvent) error {
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	d.setCookie(e, sessionCookie, id, "/", ttl)
-	d.setCookie(e, loginCookie, "", "/login", -1)
+	d.setCookie(e, SessionCookie, id, "/", ttl)
+	d.setCookie(e, LoginCookie, "", "/login", -1)
 	if isHTMX(e) {
 		e.Response.Header().Set("HX-Redirect", next)
 		return e.NoContent(http.StatusOK)
@@ -212,14 +222,14 @@ func (d *dashboard) loginPost(e *core.RequestEvent) error {
 
 // authenticate returns the users record, or else the superuser, with this email and
 // password, or nil. It costs one bcrypt comparison whether or not the email exists.
-func (d *dashboard) authenticate(email, password string) *core.Record {
+func (d *Dashboard) authenticate(email, password string) *core.Record {
 	if email == "" || password == "" || len(password) > maxPasswordLen {
 		spendBcrypt(password)
 		return nil
 	}
 	found := false
 	for _, col := range []string{"users", core.CollectionNameSuperusers} {
-		rec, err := d.app.FindAuthRecordByEmail(col, email)
+		rec, err := d.App.FindAuthRecordByEmail(col, email)
 		if err != nil {
 			continue
 		}
@@ -237,7 +247,7 @@ func (d *dashboard) authenticate(email, password string) *core.Record {
 // mayLogIn applies what PocketBase's own password login would: the collection allows
 // password login and its auth rule passes, the superuser IP allow-list, and no MFA
 // (which the dashboard does not offer). It returns the refusal, or "".
-func (d *dashboard) mayLogIn(e *core.RequestEvent, rec *core.Record) string {
+func (d *Dashboard) mayLogIn(e *core.RequestEvent, rec *core.Record) string {
 	col := rec.Collection()
 	if col.MFA.Enabled {
 		return msgNoMFA
@@ -246,7 +256,7 @@ func (d *dashboard) mayLogIn(e *core.RequestEvent, rec *core.Record) string {
 		return msgForbidden
 	}
 	if rec.IsSuperuser() {
-		if ips := d.app.Settings().SuperuserIPs; len(ips) > 0 && !ipAllowed(ips, e.RealIP()) {
+		if ips := d.App.Settings().SuperuserIPs; len(ips) > 0 && !ipAllowed(ips, e.RealIP()) {
 			return msgForbidden
 		}
 	}
@@ -254,14 +264,14 @@ func (d *dashboard) mayLogIn(e *core.RequestEvent, rec *core.Record) string {
 	if err != nil {
 		return msgForbidden
 	}
-	if ok, _ := d.app.CanAccessRecord(rec, info, col.AuthRule); !ok {
+	if ok, _ := d.App.CanAccessRecord(rec, info, col.AuthRule); !ok {
 		return msgForbidden
 	}
 	return ""
 }
 
-// logoutGet is GET /logout: a page with the button, since logging out is a POST.
-func (d *dashboard) logoutGet(e *core.RequestEvent) error {
+// LogoutGet is GET /logout: a page with the button, since logging out is a POST.
+func (d *Dashboard) LogoutGet(e *core.RequestEvent) error {
 	c, err := d.chrome(e, "Log out")
 	if err != nil {
 		return e.InternalServerError("", err)
@@ -269,9 +279,9 @@ func (d *dashboard) logoutGet(e *core.RequestEvent) error {
 	return render(e, http.StatusOK, views.LogoutPage(c))
 }
 
-// logoutPost is POST /logout: end this session (the person's others go on), drop the
+// LogoutPost is POST /logout: end this session (the person's others go on), drop the
 // cookie and go to the login page.
-func (d *dashboard) logoutPost(e *core.RequestEvent) error {
+func (d *Dashboard) LogoutPost(e *core.RequestEvent) error {
 	if err := e.Request.ParseForm(); err != nil || !d.validForm(e) {
 		return d.formExpired(e)
 	}
@@ -282,9 +292,9 @@ func (d *dashboard) logoutPost(e *core.RequestEvent) error {
 	return loggedOut(e, d)
 }
 
-// logoutEverywherePost is POST /logout/everywhere: end every session of the person,
+// LogoutEverywherePost is POST /logout/everywhere: end every session of the person,
 // and every PocketBase token they hold (by rotating their tokenKey).
-func (d *dashboard) logoutEverywherePost(e *core.RequestEvent) error {
+func (d *Dashboard) LogoutEverywherePost(e *core.RequestEvent) error {
 	if err := e.Request.ParseForm(); err != nil || !d.validForm(e) {
 		return d.formExpired(e)
 	}
@@ -295,8 +305,8 @@ func (d *dashboard) logoutEverywherePost(e *core.RequestEvent) error {
 }
 
 // loggedOut drops the cookie and sends the browser to the login page.
-func loggedOut(e *core.RequestEvent, d *dashboard) error {
-	d.setCookie(e, sessionCookie, "", "/", -1)
+func loggedOut(e *core.RequestEvent, d *Dashboard) error {
+	d.setCookie(e, SessionCookie, "", "/", -1)
 	if isHTMX(e) {
 		e.Response.Header().Set("HX-Redirect", "/login")
 		return e.NoContent(http.StatusOK)
@@ -306,12 +316,12 @@ func loggedOut(e *core.RequestEvent, d *dashboard) error {
 
 // validForm checks a POST of a logged-in person: same origin and a CSRF token bound to
 // their session.
-func (d *dashboard) validForm(e *core.RequestEvent) bool {
+func (d *Dashboard) validForm(e *core.RequestEvent) bool {
 	tok, _ := e.Get(sessionTokenKey).(string)
-	return sameOrigin(e.Request) && checkCSRF(d.key, e.Request.PostForm.Get("csrf"), csrfBinding("session", tok), d.now())
+	return sameOrigin(e.Request) && checkCSRF(d.key, e.Request.PostForm.Get("csrf"), csrfBinding("session", tok), d.Now())
 }
 
-func (d *dashboard) formExpired(e *core.RequestEvent) error {
+func (d *Dashboard) formExpired(e *core.RequestEvent) error {
 	c, err := d.chrome(e, "Form expired")
 	if err != nil {
 		return e.InternalServerError("", err)
@@ -320,9 +330,9 @@ func (d *dashboard) formExpired(e *core.RequestEvent) error {
 }
 
 // chrome is the page frame for the person logged in, with a CSRF token for their session.
-func (d *dashboard) chrome(e *core.RequestEvent, title string) (views.Chrome, error) {
+func (d *Dashboard) chrome(e *core.RequestEvent, title string) (views.Chrome, error) {
 	tok, _ := e.Get(sessionTokenKey).(string)
-	csrf, err := newCSRF(d.key, csrfBinding("session", tok), d.now())
+	csrf, err := newCSRF(d.key, csrfBinding("session", tok), d.Now())
 	if err != nil {
 		return views.Chrome{}, err
 	}
@@ -330,7 +340,7 @@ func (d *dashboard) chrome(e *core.RequestEvent, title string) (views.Chrome, er
 	if e.Auth != nil {
 		user = e.Auth.Email()
 	}
-	return views.Chrome{Title: title, User: user, CSRF: csrf, Refresh: d.cfg.DashboardRefresh}, nil
+	return views.Chrome{Title: title, User: user, CSRF: csrf, Refresh: d.Refresh}, nil
 }
 
 // spendBcrypt takes as long as checking a password; its answer means nothing.

@@ -1,4 +1,8 @@
-package hooks
+// Package dashboard serves the HTML pages: the overview, a service's page and their
+// live partials, the login with its CSRF tokens and rate limit, the dashboard's own
+// sessions (a row per session, revocable one by one), and the embedded static assets.
+// The app's route table binds the exported handlers.
+package dashboard
 
 import (
 	"bytes"
@@ -12,20 +16,45 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/static"
 	"github.com/heartbeat-monitor/heartbeat-monitor/views"
-	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 )
 
-// dashboard serves the HTML pages. It shares the server's app and clock and adds the
-// CSRF key and the login limiter.
-type dashboard struct {
-	*server
+// Engines gives the engine that holds every service's live state (the alerting's,
+// which is rebuilt on a reload).
+type Engines interface {
+	Engine() *engine.Engine
+}
+
+// Dashboard serves the HTML pages, the login and the dashboard's sessions: the app, the
+// engine, the clock, how often pages refresh, the CSRF key and the login limiter.
+type Dashboard struct {
+	App     core.App
+	Alerts  Engines
+	Now     func() time.Time
+	Refresh time.Duration // how often pages refresh their live regions; 0 means 30 s
+
 	key    []byte          // HMAC key of the CSRF tokens, from pb_data
 	logins *ingest.Limiter // login attempts per client IP
+}
+
+// New returns the dashboard of app; Open it once the data directory is known.
+func New(app core.App, alerts Engines, now func() time.Time) *Dashboard {
+	return &Dashboard{App: app, Alerts: alerts, Now: now, logins: ingest.NewLimiter(LoginAttemptsPerMinute)}
+}
+
+// Open reads the CSRF key from the data directory, making one the first time.
+func (d *Dashboard) Open() error {
+	key, err := loadSecret(d.App.DataDir())
+	if err != nil {
+		return err
+	}
+	d.key = key
+	return nil
 }
 
 // contentSecurityPolicy allows nothing but this server: no inline script or style, no
@@ -33,36 +62,9 @@ type dashboard struct {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
-// bindDashboardApi registers the login, the pages and their htmx partials, the static
-// assets and GET /api/uptime. The session cookie is read by these routes only.
-func bindDashboardApi(se *core.ServeEvent, s *server) error {
-	key, err := loadSecret(s.app.DataDir())
-	if err != nil {
-		return err
-	}
-	d := &dashboard{server: s, key: key, logins: ingest.NewLimiter(loginAttemptsPerMinute)}
-
-	se.Router.GET("/static/{path...}", staticGet).Bind(apis.Gzip(), apis.SkipSuccessActivityLog())
-
-	se.Router.GET("/login", d.loginGet).BindFunc(pageHeaders)
-	se.Router.POST("/login", d.loginPost).BindFunc(pageHeaders).Bind(apis.BodyLimit(maxFormBytes))
-
-	pages := se.Router.Group("")
-	pages.BindFunc(pageHeaders, d.requireSession)
-	pages.GET("/{$}", d.overviewGet)
-	pages.GET("/overview/live", d.overviewLive)
-	pages.GET("/services/{serviceId}", d.serviceGet)
-	pages.GET("/services/{serviceId}/state", d.serviceState)
-	pages.GET("/services/{serviceId}/heartbeats", d.serviceBeats)
-	pages.GET("/logout", d.logoutGet)
-	pages.POST("/logout", d.logoutPost).Bind(apis.BodyLimit(maxFormBytes))
-	pages.POST("/logout/everywhere", d.logoutEverywherePost).Bind(apis.BodyLimit(maxFormBytes))
-	return nil
-}
-
-// pageHeaders are the security headers of every dashboard page. Pages are private and
+// PageHeaders are the security headers of every dashboard page. Pages are private and
 // live, so nothing is cached.
-func pageHeaders(e *core.RequestEvent) error {
+func PageHeaders(e *core.RequestEvent) error {
 	h := e.Response.Header()
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Frame-Options", "DENY")
@@ -89,9 +91,9 @@ func render(e *core.RequestEvent, status int, c templ.Component) error {
 	return err
 }
 
-// staticGet serves an embedded asset. With the right ?v= content hash it may be cached
+// StaticGet serves an embedded asset. With the right ?v= content hash it may be cached
 // for a year; without, it is revalidated.
-func staticGet(e *core.RequestEvent) error {
+func StaticGet(e *core.RequestEvent) error {
 	name := e.Request.PathValue("path")
 	v := static.Version(name)
 	if v == "" {
@@ -113,8 +115,8 @@ func staticGet(e *core.RequestEvent) error {
 	return nil
 }
 
-// overviewGet is GET /: the whole page.
-func (d *dashboard) overviewGet(e *core.RequestEvent) error {
+// OverviewGet is GET /: the whole page.
+func (d *Dashboard) OverviewGet(e *core.RequestEvent) error {
 	o, err := d.overviewFor(e)
 	if err != nil {
 		return e.InternalServerError("", err)
@@ -122,10 +124,10 @@ func (d *dashboard) overviewGet(e *core.RequestEvent) error {
 	return render(e, http.StatusOK, views.OverviewPage(o))
 }
 
-// overviewLive is GET /overview/live: the list and the cards, for the 30 s refresh, the
+// OverviewLive is GET /overview/live: the list and the cards, for the 30 s refresh, the
 // filter form and the pager. The address bar follows the filter and the page so a
 // reload keeps them.
-func (d *dashboard) overviewLive(e *core.RequestEvent) error {
+func (d *Dashboard) OverviewLive(e *core.RequestEvent) error {
 	o, err := d.overviewFor(e)
 	if err != nil {
 		return e.InternalServerError("", err)
@@ -134,7 +136,7 @@ func (d *dashboard) overviewLive(e *core.RequestEvent) error {
 	return render(e, http.StatusOK, views.OverviewLive(o))
 }
 
-func (d *dashboard) overviewFor(e *core.RequestEvent) (views.Overview, error) {
+func (d *Dashboard) overviewFor(e *core.RequestEvent) (views.Overview, error) {
 	c, err := d.chrome(e, "Overview")
 	if err != nil {
 		return views.Overview{}, err
@@ -145,13 +147,13 @@ func (d *dashboard) overviewFor(e *core.RequestEvent) (views.Overview, error) {
 		query = query[:100]
 	}
 	page, _ := strconv.Atoi(q.Get("page")) // anything but a number is page 1
-	o, err := loadOverview(d.app, d.alerts.Engine(), d.now().UTC(), query, q.Get("status"), page)
+	o, err := loadOverview(d.App, d.Alerts.Engine(), d.Now().UTC(), query, q.Get("status"), page)
 	o.Chrome = c
 	return o, err
 }
 
-// serviceGet is GET /services/{serviceId}.
-func (d *dashboard) serviceGet(e *core.RequestEvent) error {
+// ServiceGet is GET /services/{serviceId}.
+func (d *Dashboard) ServiceGet(e *core.RequestEvent) error {
 	svc, ok, err := d.serviceFor(e, partAll)
 	if err != nil || !ok {
 		return err
@@ -159,8 +161,8 @@ func (d *dashboard) serviceGet(e *core.RequestEvent) error {
 	return render(e, http.StatusOK, views.ServicePage(svc))
 }
 
-// serviceState is GET /services/{serviceId}/state: the live header of the page.
-func (d *dashboard) serviceState(e *core.RequestEvent) error {
+// ServiceState is GET /services/{serviceId}/state: the live header of the page.
+func (d *Dashboard) ServiceState(e *core.RequestEvent) error {
 	svc, ok, err := d.serviceFor(e, partHeader)
 	if err != nil || !ok {
 		return err
@@ -168,8 +170,8 @@ func (d *dashboard) serviceState(e *core.RequestEvent) error {
 	return render(e, http.StatusOK, views.ServiceState(svc))
 }
 
-// serviceBeats is GET /services/{serviceId}/heartbeats?page=N: one page of beats.
-func (d *dashboard) serviceBeats(e *core.RequestEvent) error {
+// ServiceBeats is GET /services/{serviceId}/heartbeats?page=N: one page of beats.
+func (d *Dashboard) ServiceBeats(e *core.RequestEvent) error {
 	svc, ok, err := d.serviceFor(e, partBeats)
 	if err != nil || !ok {
 		return err
@@ -179,7 +181,7 @@ func (d *dashboard) serviceBeats(e *core.RequestEvent) error {
 
 // serviceFor loads the part of the page of the request's service; when there is no
 // such service it answers 404 and reports false.
-func (d *dashboard) serviceFor(e *core.RequestEvent, part servicePart) (views.Service, bool, error) {
+func (d *Dashboard) serviceFor(e *core.RequestEvent, part servicePart) (views.Service, bool, error) {
 	sid := e.Request.PathValue("serviceId")
 	c, err := d.chrome(e, sid)
 	if err != nil {
@@ -189,7 +191,7 @@ func (d *dashboard) serviceFor(e *core.RequestEvent, part servicePart) (views.Se
 		return views.Service{}, false, d.notFound(e, c)
 	}
 	page, _ := strconv.Atoi(e.Request.URL.Query().Get("page"))
-	svc, err := loadService(d.app, d.alerts.Engine(), d.now().UTC(), sid, page, part)
+	svc, err := loadService(d.App, d.Alerts.Engine(), d.Now().UTC(), sid, page, part)
 	if errors.Is(err, sql.ErrNoRows) {
 		return views.Service{}, false, d.notFound(e, c)
 	} else if err != nil {
@@ -201,7 +203,7 @@ func (d *dashboard) serviceFor(e *core.RequestEvent, part servicePart) (views.Se
 	return svc, true, nil
 }
 
-func (d *dashboard) notFound(e *core.RequestEvent, c views.Chrome) error {
+func (d *Dashboard) notFound(e *core.RequestEvent, c views.Chrome) error {
 	c.Title = "Not found"
 	return render(e, http.StatusNotFound, views.ErrorPage(c, "No such service", "There is no service with this id. It may have been renamed or deleted."))
 }

@@ -1,4 +1,4 @@
-package hooks
+package dashboard
 
 import (
 	"crypto/rand"
@@ -38,28 +38,28 @@ func loadSecret(dir string) ([]byte, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		raw := make([]byte, secretBytes)
 		if _, err := rand.Read(raw); err != nil {
-			return nil, fmt.Errorf("hooks: make secret: %w", err)
+			return nil, fmt.Errorf("dashboard: make secret: %w", err)
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrExist) {
 			return loadSecret(dir) // another process won the race: use its secret
 		} else if err != nil {
-			return nil, fmt.Errorf("hooks: create secret: %w", err)
+			return nil, fmt.Errorf("dashboard: create secret: %w", err)
 		}
 		_, werr := f.WriteString(hex.EncodeToString(raw) + "\n")
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
 		if werr != nil {
-			return nil, fmt.Errorf("hooks: write secret: %w", werr)
+			return nil, fmt.Errorf("dashboard: write secret: %w", werr)
 		}
 		return raw, nil
 	} else if err != nil {
-		return nil, fmt.Errorf("hooks: read secret: %w", err)
+		return nil, fmt.Errorf("dashboard: read secret: %w", err)
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(key) < secretBytes {
-		return nil, fmt.Errorf("hooks: %s is not %d hex-encoded bytes; delete it to make a new one", path, secretBytes)
+		return nil, fmt.Errorf("dashboard: %s is not %d hex-encoded bytes; delete it to make a new one", path, secretBytes)
 	}
 	return key, nil
 }
@@ -81,7 +81,7 @@ func newCSRF(key []byte, binding string, now time.Time) (string, error) {
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(key)
 	if err != nil {
-		return "", fmt.Errorf("hooks: sign csrf token: %w", err)
+		return "", fmt.Errorf("dashboard: sign csrf token: %w", err)
 	}
 	return tok, nil
 }
