@@ -5,16 +5,16 @@ package main
 import (
 	"log"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/app"
 	"github.com/heartbeat-monitor/heartbeat-monitor/cli"
-	"github.com/heartbeat-monitor/heartbeat-monitor/hooks"
 	_ "github.com/heartbeat-monitor/heartbeat-monitor/migrations"
 	"github.com/pocketbase/pocketbase"
 )
 
 func main() {
-	app := pocketbase.New()
-	cfg := hooks.DefaultConfig()
-	f := app.RootCmd.PersistentFlags()
+	pb := pocketbase.New()
+	cfg := app.DefaultConfig()
+	f := pb.RootCmd.PersistentFlags()
 	f.BoolVar(&cfg.PublicStatus, "publicStatus", cfg.PublicStatus, "allow anonymous reads of /api/status, /api/logs and /api/services")
 	f.IntVar(&cfg.RateLimit, "rateLimit", cfg.RateLimit, "heartbeats a minute allowed per key and service (0 turns the limit off)")
 	f.IntVar(&cfg.QueueSize, "ingestQueue", cfg.QueueSize, "heartbeats waiting to be committed before new ones get 503")
@@ -29,9 +29,9 @@ func main() {
 	if err := f.MarkDeprecated("alertTick", "alerts are now decided at each service's deadline; the flag does nothing"); err != nil {
 		log.Fatal(err)
 	}
-	cli.Register(app) // ping and run exit here, before PocketBase opens a data dir
-	hooks.Register(app, &cfg)
-	if err := app.Start(); err != nil {
+	cli.Register(pb) // ping and run exit here, before PocketBase opens a data dir
+	app.Register(pb, &cfg)
+	if err := pb.Start(); err != nil {
 		log.Fatal(err)
 	}
 }

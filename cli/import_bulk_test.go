@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heartbeat-monitor/heartbeat-monitor/hooks"
+	monitorapp "github.com/heartbeat-monitor/heartbeat-monitor/app"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/core"
@@ -25,8 +25,8 @@ import (
 func newHookedApp(t testing.TB) *pocketbase.PocketBase {
 	t.Helper()
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: filepath.Join(t.TempDir(), "data")})
-	cfg := hooks.DefaultConfig()
-	hooks.Register(app, &cfg)
+	cfg := monitorapp.DefaultConfig()
+	monitorapp.Register(app, &cfg)
 	if err := app.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}

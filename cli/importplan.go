@@ -12,7 +12,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/heartbeat-monitor/heartbeat-monitor/hooks"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 )
 
@@ -91,10 +90,10 @@ type planner struct {
 // (the original worker took keys of any length, and its clients send them), so the rule
 // of the admin UI is deliberately not applied here; the key itself is never printed.
 func (p *planner) shortKey(where, what, key string) {
-	if hooks.KeyTooShort(key) {
+	if monitor.KeyTooShort(key) {
 		p.warnings = append(p.warnings, fmt.Sprintf("%s: %s has %d characters, fewer than the %d a key set by hand needs; "+
 			"imported as is so its clients keep working (rotate it: clear it in the admin UI and give the clients the new key)",
-			where, what, utf8.RuneCountInString(strings.TrimSpace(key)), hooks.MinHandSetKeyLen))
+			where, what, utf8.RuneCountInString(strings.TrimSpace(key)), monitor.MinHandSetKeyLen))
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 
 // channelTypes are the channel types when this migration was written (migrations import
 // nothing of ours but PocketBase); at every start hooks set the field to notify.Types(),
-// the registry's list (hooks/channel_types.go).
+// the registry's list (alerting.SyncChannelTypes).
 var channelTypes = []string{"webhook", "slack", "discord", "teams", "telegram", "ntfy", "pushover", "pagerduty", "email"}
 
 // Alerting: the services' alert settings (pause until, dependencies, reminders), the

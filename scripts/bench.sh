@@ -325,7 +325,7 @@ fi
 
 # ---- dashboard render ---------------------------------------------------------
 log "dashboard render (1,000 services) and partial size (100 services)"
-RENDER=$(RENDER_REPORT=1 go test -count=1 -run 'TestRenderReport|TestOverviewServerRender' -v ./views/ ./hooks/ |
+RENDER=$(RENDER_REPORT=1 go test -count=1 -run 'TestRenderReport|TestOverviewServerRender' -v ./views/ ./app/ |
 	grep -E '^(render|server):') || {
 	log "ERROR: the render report did not run"
 	FAILED=1

@@ -1,5 +1,5 @@
 // Package views renders the dashboard with templ components. Pages take the display
-// structs below, never database records; hooks/ fills them. Each page's swappable
+// structs below, never database records; dashboard/ fills them. Each page's swappable
 // regions (the overview list, the service state) are components of their own, so an
 // htmx refresh renders exactly the region it replaces.
 package views

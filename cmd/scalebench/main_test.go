@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	monitorapp "github.com/heartbeat-monitor/heartbeat-monitor/app"
 	"github.com/heartbeat-monitor/heartbeat-monitor/cli"
-	"github.com/heartbeat-monitor/heartbeat-monitor/hooks"
 	_ "github.com/heartbeat-monitor/heartbeat-monitor/migrations"
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/core"
@@ -28,8 +28,8 @@ func newApp(t *testing.T, dir string) *pocketbase.PocketBase {
 	t.Helper()
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: dir})
 	cli.Register(app)
-	cfg := hooks.DefaultConfig()
-	hooks.Register(app, &cfg)
+	cfg := monitorapp.DefaultConfig()
+	monitorapp.Register(app, &cfg)
 	if err := app.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}

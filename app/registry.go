@@ -1,9 +1,7 @@
-package hooks
+package app
 
 import (
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
@@ -128,11 +126,7 @@ func bindServiceDefaults(app core.App) {
 	bindHandSetKeyRule(app)
 }
 
-// MinHandSetKeyLen is the fewest characters a key typed by a superuser may have;
-// generated keys have 40.
-const MinHandSetKeyLen = 16
-
-// bindHandSetKeyRule refuses a service key or api key shorter than MinHandSetKeyLen when
+// bindHandSetKeyRule refuses a service key or api key shorter than monitor.MinHandSetKeyLen when
 // a superuser sets it by hand, through the admin UI or the records API, with a field
 // error under the key. Only those request hooks apply it: `import` saves the original
 // worker's shorter keys on purpose (and warns about each), and a short key that is
@@ -144,10 +138,10 @@ func bindHandSetKeyRule(app core.App) {
 			if key == "" || key == e.Record.Original().GetString(field) {
 				return e.Next() // empty: one is generated; unchanged: not set by hand
 			}
-			if KeyTooShort(key) {
-				return e.BadRequestError(fmt.Sprintf("Field %s: a key set by hand needs at least %d characters.", field, MinHandSetKeyLen), map[string]router.SafeErrorItem{
+			if monitor.KeyTooShort(key) {
+				return e.BadRequestError(fmt.Sprintf("Field %s: a key set by hand needs at least %d characters.", field, monitor.MinHandSetKeyLen), map[string]router.SafeErrorItem{
 					field: fieldError{code: "validation_key_too_short",
-						msg: fmt.Sprintf("A key set by hand needs at least %d characters; leave it empty to generate one.", MinHandSetKeyLen)},
+						msg: fmt.Sprintf("A key set by hand needs at least %d characters; leave it empty to generate one.", monitor.MinHandSetKeyLen)},
 				})
 			}
 			return e.Next()
@@ -157,12 +151,6 @@ func bindHandSetKeyRule(app core.App) {
 	app.OnRecordUpdateRequest("services").BindFunc(rule("apiKey"))
 	app.OnRecordCreateRequest("api_keys").BindFunc(rule("key"))
 	app.OnRecordUpdateRequest("api_keys").BindFunc(rule("key"))
-}
-
-// KeyTooShort reports whether key is shorter than a superuser may set by hand
-// (surrounding spaces do not count: a bearer key is trimmed, so they can never match).
-func KeyTooShort(key string) bool {
-	return utf8.RuneCountInString(strings.TrimSpace(key)) < MinHandSetKeyLen
 }
 
 // fieldError is a validation error PocketBase shows under a field of the admin UI's form.

@@ -1,4 +1,4 @@
-package hooks
+package app
 
 import (
 	"fmt"
@@ -101,7 +101,7 @@ func dashboardWith(t testing.TB, n int) *browser {
 // services and the size of the refreshed partial for 100. With RENDER_REPORT=1 it
 // prints the figures for `make bench`, and those of a few pages of 100,000 services:
 //
-//	RENDER_REPORT=1 go test ./hooks/ -run TestOverviewServerRender -v
+//	RENDER_REPORT=1 go test ./app/ -run TestOverviewServerRender -v
 func TestOverviewServerRender(t *testing.T) {
 	report := os.Getenv("RENDER_REPORT") != ""
 	if testing.Short() && !report {

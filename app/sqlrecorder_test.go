@@ -1,4 +1,4 @@
-package hooks
+package app
 
 import (
 	"context"
@@ -69,11 +69,11 @@ const sqliteDSNPragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)
 func (r *sqlRecorder) connect(dbPath string) (*dbx.DB, error) {
 	probe, err := sql.Open("sqlite", "")
 	if err != nil {
-		return nil, fmt.Errorf("hooks test: sqlite driver: %w", err)
+		return nil, fmt.Errorf("app test: sqlite driver: %w", err)
 	}
 	drv := probe.Driver()
 	if err := probe.Close(); err != nil {
-		return nil, fmt.Errorf("hooks test: sqlite driver: %w", err)
+		return nil, fmt.Errorf("app test: sqlite driver: %w", err)
 	}
 	return dbx.NewFromDB(sql.OpenDB(recordingConnector{dsn: dbPath + sqliteDSNPragmas, drv: drv, rec: r}), "sqlite"), nil
 }

@@ -1,4 +1,4 @@
-package hooks
+package app
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if template.dir != "" {
 		if err := os.RemoveAll(template.dir); err != nil {
-			fmt.Fprintln(os.Stderr, "hooks: remove the test template:", err)
+			fmt.Fprintln(os.Stderr, "app: remove the test template:", err)
 		}
 	}
 	os.Exit(code)
@@ -54,28 +54,28 @@ func migratedDir(t *testing.T) string {
 }
 
 func buildTemplate() (string, error) {
-	dir, err := os.MkdirTemp("", "hooks-template-")
+	dir, err := os.MkdirTemp("", "app-template-")
 	if err != nil {
-		return "", fmt.Errorf("hooks: template dir: %w", err)
+		return "", fmt.Errorf("app: template dir: %w", err)
 	}
-	empty, err := os.MkdirTemp("", "hooks-empty-")
+	empty, err := os.MkdirTemp("", "app-empty-")
 	if err != nil {
-		return dir, fmt.Errorf("hooks: template dir: %w", err)
+		return dir, fmt.Errorf("app: template dir: %w", err)
 	}
 	defer os.RemoveAll(empty)
 	app, err := tests.NewTestApp(empty) // applies every migration
 	if err != nil {
-		return dir, fmt.Errorf("hooks: migrate the template: %w", err)
+		return dir, fmt.Errorf("app: migrate the template: %w", err)
 	}
 	defer app.Cleanup()
 	// VACUUM INTO writes a consistent copy without the WAL files of the open database.
 	if _, err := app.NonconcurrentDB().NewQuery("VACUUM INTO {:path}").
 		Bind(dbx.Params{"path": filepath.Join(dir, "data.db")}).Execute(); err != nil {
-		return dir, fmt.Errorf("hooks: copy the template data.db: %w", err)
+		return dir, fmt.Errorf("app: copy the template data.db: %w", err)
 	}
 	if _, err := app.AuxNonconcurrentDB().NewQuery("VACUUM INTO {:path}").
 		Bind(dbx.Params{"path": filepath.Join(dir, "auxiliary.db")}).Execute(); err != nil {
-		return dir, fmt.Errorf("hooks: copy the template auxiliary.db: %w", err)
+		return dir, fmt.Errorf("app: copy the template auxiliary.db: %w", err)
 	}
 	return dir, nil
 }

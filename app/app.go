@@ -1,0 +1,75 @@
+// Package app wires the monitor into PocketBase: Register builds every part (the API,
+// the dashboard, the alerting, the hot-path registry and writer), binds their record
+// hooks and cron jobs, and owns their start and stop; routes.go is the one route table.
+package app
+
+import (
+	"sync"
+	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
+	"github.com/heartbeat-monitor/heartbeat-monitor/dashboard"
+	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// server is the running monitor: the parts Register built, and what their start and
+// stop need (the registry's poll, the writer and its checkpointer). The handlers never
+// see it; each part holds only what it needs.
+type server struct {
+	app     core.App
+	cfg     *Config
+	reg     *ingest.Registry
+	limiter *ingest.Limiter
+	writer  *ingest.Writer
+	// regMu orders registry reloads with the record hooks' updates, so a reload that
+	// read the database before a save cannot undo that save's update.
+	regMu            sync.Mutex
+	pollDone         chan struct{}
+	stopCheckpointer func()
+	now              func() time.Time
+	alerts           *alerting.Alerting
+	api              *api.API
+	dash             *dashboard.Dashboard
+}
+
+// Register builds the monitor on app and binds every route, record hook and cron job.
+// It keeps cfg: the values are read when the server starts, after the command line has
+// been parsed.
+func Register(app core.App, cfg *Config) {
+	register(app, cfg)
+}
+
+func register(app core.App, cfg *Config) *server {
+	s := &server{app: app, cfg: cfg, reg: ingest.NewRegistry(), now: time.Now}
+	clock := func() time.Time { return s.now() } // the tests set s.now after Register
+	s.alerts = alerting.New(app, clock)
+	s.dash = dashboard.New(app, s.alerts, clock)
+	s.api = api.New(app)
+	s.api.Registry, s.api.Alerts, s.api.Now, s.api.CanReadSession = s.reg, s.alerts, clock, s.dash.HasSession
+
+	// Record hooks, in the order they run on the same event.
+	bindRegistryHooks(app, s)
+	bindServiceDefaults(app)
+	s.alerts.Bind(app)
+
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		if err := s.start(); err != nil {
+			return err
+		}
+		bindRoutes(se, s.api, s.dash)
+		if err := s.startAlerts(); err != nil {
+			return err
+		}
+		return se.Next()
+	})
+	app.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {
+		s.stopAlerts()
+		s.stop()
+		s.api.FlushAllRefusals()
+		return te.Next()
+	})
+	bindCrons(app, s)
+	return s
+}

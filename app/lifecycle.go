@@ -1,0 +1,102 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
+	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/pocketbase/dbx"
+)
+
+// The lifecycle: start runs the registry, the writer and its checkpointer and opens the
+// dashboard, then startAlerts loads the engine and starts its loop and the delivery
+// worker. They stop in reverse: stopAlerts (engine and worker), then stop (the registry
+// poll, and the writer's drain).
+
+// start loads the registry and starts the writer; it runs once the database is open.
+func (s *server) start() error {
+	if err := s.loadRegistry(); err != nil {
+		return fmt.Errorf("app: load registry: %w", err)
+	}
+	db, ok := s.app.NonconcurrentDB().(*dbx.DB)
+	if !ok {
+		return fmt.Errorf("app: unexpected write db type %T", s.app.NonconcurrentDB())
+	}
+	if err := ingest.Reconcile(db.DB()); err != nil {
+		return err
+	}
+	s.limiter = ingest.NewLimiter(s.cfg.RateLimit)
+	s.api.Limiter, s.api.PublicStatus = s.limiter, s.cfg.PublicStatus
+	w, err := ingest.NewWriter(db.DB(), s.cfg.QueueSize,
+		func(err error) { s.app.Logger().Error("heartbeat writer", "error", err) })
+	if err != nil {
+		return err
+	}
+	s.writer = w
+	s.api.Writer = w
+	s.dash.Refresh = s.cfg.DashboardRefresh
+	if err := s.dash.Open(); err != nil {
+		return err
+	}
+	s.pollDone = make(chan struct{})
+	go s.pollRegistry(s.pollDone)
+	readers, ok := s.app.ConcurrentDB().(*dbx.DB)
+	if !ok {
+		return fmt.Errorf("app: unexpected read db type %T", s.app.ConcurrentDB())
+	}
+	// The writer bounds the log and sets its connection's pragmas itself (see
+	// ingest.NewWriter); this copies the log back on the readers' side meanwhile.
+	s.stopCheckpointer = s.writer.StartCheckpointer(readers.DB(), 250*time.Millisecond)
+	return nil
+}
+
+// startAlerts starts the engine and the delivery worker, once the writer runs.
+func (s *server) startAlerts() error {
+	return s.alerts.Start(s.writer, alerting.Settings{FlapLimit: s.cfg.FlapLimit, ManualEngine: s.cfg.ManualEngine, Retry: s.cfg.NotifyRetry})
+}
+
+// stopAlerts stops the engine and the worker.
+func (s *server) stopAlerts() { s.alerts.Stop() }
+
+// stop commits every queued beat before the database closes (SIGTERM drains, it does
+// not drop). PocketBase has stopped the HTTP server by the time this runs.
+func (s *server) stop() {
+	if s.pollDone != nil {
+		close(s.pollDone)
+		s.pollDone = nil
+	}
+	if s.writer == nil {
+		return
+	}
+	if stop := s.stopCheckpointer; stop != nil {
+		s.stopCheckpointer = nil
+		defer stop() // after the drain: its commits want checkpointing too
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.writer.Close(ctx); err != nil {
+		s.app.Logger().Error("heartbeat writer did not drain", "error", err)
+	}
+}
+
+// registryPoll is how often the registry checks for changes made by another process.
+const registryPoll = 10 * time.Second
+
+func (s *server) pollRegistry(done <-chan struct{}) {
+	last, err := s.registryVersion()
+	if err != nil {
+		s.app.Logger().Error("registry version", "error", err)
+	}
+	t := time.NewTicker(registryPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			s.refreshRegistry(&last)
+		}
+	}
+}
