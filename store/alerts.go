@@ -1,8 +1,6 @@
 package store
 
 import (
-	"fmt"
-
 	"github.com/pocketbase/dbx"
 )
 
@@ -33,11 +31,7 @@ type AlertRow struct {
 // RecentAlerts reads up to limit alerts created after after (a stored date; "" is
 // every one), newest first.
 func RecentAlerts(db dbx.Builder, after string, limit int) ([]AlertRow, error) {
-	var rows []AlertRow
-	if err := db.NewQuery(SQLRecentAlerts).Bind(dbx.Params{"after": after, "limit": limit}).All(&rows); err != nil {
-		return nil, fmt.Errorf("store: recent alerts: %w", err)
-	}
-	return rows, nil
+	return queryAll[AlertRow](db, SQLRecentAlerts, dbx.Params{"after": after, "limit": limit}, "recent alerts")
 }
 
 // InsertAlert stores an alert (a row of AlertColumns) and its notifications (rows of

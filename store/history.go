@@ -74,11 +74,7 @@ type IncidentEntry struct {
 
 // LoadIncidents reads the newest n incidents of service recordID.
 func LoadIncidents(db dbx.Builder, recordID string, n int) ([]IncidentEntry, error) {
-	var rows []IncidentEntry
-	if err := db.NewQuery(SQLIncidents).Bind(dbx.Params{"id": recordID, "n": n}).All(&rows); err != nil {
-		return nil, fmt.Errorf("store: load incidents: %w", err)
-	}
-	return rows, nil
+	return queryAll[IncidentEntry](db, SQLIncidents, dbx.Params{"id": recordID, "n": n}, "load incidents")
 }
 
 // BeatEntry is a heartbeat as a service's page lists it.
@@ -101,9 +97,9 @@ func CountBeats(db dbx.Builder, recordID string) (int, error) {
 
 // LoadBeats reads n heartbeats of service recordID, newest first, after skipping off.
 func LoadBeats(db dbx.Builder, recordID string, n, off int) ([]BeatEntry, error) {
-	var rows []BeatEntry
-	if err := db.NewQuery(SQLBeatsPage).Bind(dbx.Params{"id": recordID, "n": n, "off": off}).All(&rows); err != nil {
-		return nil, fmt.Errorf("store: load heartbeats: %w", err)
+	rows, err := queryAll[BeatEntry](db, SQLBeatsPage, dbx.Params{"id": recordID, "n": n, "off": off}, "load heartbeats")
+	if err != nil {
+		return nil, err
 	}
 	for i := range rows {
 		r := &rows[i]
@@ -124,18 +120,10 @@ type LogEntry struct {
 
 // LoadLogPage reads the newest n log rows of service recordID for its page.
 func LoadLogPage(db dbx.Builder, recordID string, n int) ([]LogEntry, error) {
-	var rows []LogEntry
-	if err := db.NewQuery(SQLLogPage).Bind(dbx.Params{"id": recordID, "n": n}).All(&rows); err != nil {
-		return nil, fmt.Errorf("store: load log: %w", err)
-	}
-	return rows, nil
+	return queryAll[LogEntry](db, SQLLogPage, dbx.Params{"id": recordID, "n": n}, "load log")
 }
 
 // LoadLogs reads the newest limit log rows of service recordID for GET /api/logs.
 func LoadLogs(db dbx.Builder, recordID string, limit int) ([]LogEntry, error) {
-	var rows []LogEntry
-	if err := db.NewQuery(SQLServiceLogs).Bind(dbx.Params{"id": recordID, "limit": limit}).All(&rows); err != nil {
-		return nil, fmt.Errorf("store: load logs: %w", err)
-	}
-	return rows, nil
+	return queryAll[LogEntry](db, SQLServiceLogs, dbx.Params{"id": recordID, "limit": limit}, "load logs")
 }

@@ -91,11 +91,7 @@ func FindChannel(db dbx.Builder, id string) (ChannelRow, error) {
 
 // LoadChannels reads every channel, in the order they were made.
 func LoadChannels(db dbx.Builder) ([]ChannelRow, error) {
-	var rows []ChannelRow
-	if err := db.NewQuery(SQLChannels).All(&rows); err != nil {
-		return nil, fmt.Errorf("store: load channels: %w", err)
-	}
-	return rows, nil
+	return queryAll[ChannelRow](db, SQLChannels, nil, "load channels")
 }
 
 // ChannelNames reads every channel's name by id.

@@ -49,11 +49,7 @@ var ServerFields = []string{"lastSeen", "lastStatus", "lastMessage", "status", "
 
 // LoadServices reads every service, ordered by group then serviceId.
 func LoadServices(db dbx.Builder) ([]ServiceRow, error) {
-	var rows []ServiceRow
-	if err := db.NewQuery(SQLServices).All(&rows); err != nil {
-		return nil, fmt.Errorf("store: load services: %w", err)
-	}
-	return rows, nil
+	return queryAll[ServiceRow](db, SQLServices, nil, "load services")
 }
 
 // FindService reads one service by its serviceId; sql.ErrNoRows when there is none.

@@ -88,6 +88,15 @@ func InsertRows(db dbx.Builder, table string, cols []string, rows [][]any) error
 	return nil
 }
 
+// queryAll runs the read q with params and returns its rows; op names it in the error.
+func queryAll[T any](db dbx.Builder, q string, params dbx.Params, op string) ([]T, error) {
+	var rows []T
+	if err := db.NewQuery(q).Bind(params).All(&rows); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", op, err)
+	}
+	return rows, nil
+}
+
 // anys is ids as the arguments of dbx.In.
 func anys(ss []string) []any {
 	out := make([]any, len(ss))
