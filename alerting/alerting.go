@@ -23,6 +23,9 @@ type Settings struct {
 	// ManualEngine leaves the engine's loop off: the tests step it with their own clocks.
 	ManualEngine bool
 	Retry        notify.Policy // how failed notifications are retried
+	// WorkerNow is the delivery worker's clock; nil is Now. The app passes the clock it
+	// has at the start: tests that move their clock afterwards move the engine's alone.
+	WorkerNow func() time.Time
 }
 
 // Alerting holds the engine (every service's live state, waking when one is due), the
@@ -61,9 +64,13 @@ func (a *Alerting) Start(w *ingest.Writer, s Settings) error {
 	if err := a.LoadEngine(); err != nil {
 		return err
 	}
+	workerNow := s.WorkerNow
+	if workerNow == nil {
+		workerNow = a.Now
+	}
 	a.worker = &notify.Worker{
 		Store: NotificationStore{App: a.App}, Sender: a.Sender(), Policy: s.Retry,
-		Now: a.Now, Logger: a.App.Logger(),
+		Now: workerNow, Logger: a.App.Logger(),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel

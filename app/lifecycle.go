@@ -54,7 +54,8 @@ func (s *server) start() error {
 
 // startAlerts starts the engine and the delivery worker, once the writer runs.
 func (s *server) startAlerts() error {
-	return s.alerts.Start(s.writer, alerting.Settings{FlapLimit: s.cfg.FlapLimit, ManualEngine: s.cfg.ManualEngine, Retry: s.cfg.NotifyRetry})
+	return s.alerts.Start(s.writer, alerting.Settings{FlapLimit: s.cfg.FlapLimit, ManualEngine: s.cfg.ManualEngine,
+		Retry: s.cfg.NotifyRetry, WorkerNow: s.now})
 }
 
 // stopAlerts stops the engine and the worker.
