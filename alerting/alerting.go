@@ -116,6 +116,23 @@ func (a *Alerting) LoadEngine() error {
 	return nil
 }
 
+// SyncEngine brings the engine in step with the services stored, after another process
+// changed them (an import into the running server); see engine.Sync.
+func (a *Alerting) SyncEngine() error {
+	if a.eng == nil {
+		return nil
+	}
+	svcs, err := loadEngineServices(a.App.DB(), a.Now().UTC())
+	if err != nil {
+		return err
+	}
+	added, changed, removed := a.eng.Sync(svcs)
+	if added+changed+removed > 0 {
+		a.App.Logger().Info("services changed by another process", "added", added, "changed", changed, "removed", removed)
+	}
+	return nil
+}
+
 // Stop stops the engine and the worker and waits for them; a notification being sent
 // stays pending and goes out after the next start.
 func (a *Alerting) Stop() {

@@ -68,7 +68,10 @@ func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error)
 
 // EngineService is a service row as the engine keeps it (no incident facts yet).
 func EngineService(r store.EngineServiceRow) engine.Service {
-	s := engine.Service{ID: r.ID, ServiceID: r.ServiceID, Name: r.Name, Group: r.Group, Model: r.Model(), LastMessage: r.LastMessage,
+	// Text stored around the ingest (edited in the database, or from before beats were
+	// cleaned) is cleaned once here, so no page or reply shows NUL or invalid UTF-8.
+	s := engine.Service{ID: r.ID, ServiceID: monitor.CleanText(r.ServiceID), Name: monitor.CleanText(r.Name), Group: monitor.CleanText(r.Group),
+		Model: r.Model(), LastMessage: monitor.CleanText(r.LastMessage),
 		Reminder: time.Duration(r.ReminderMinutes) * time.Minute, State: monitor.Status(r.Status), Since: store.ParseDate(r.StatusChangedAt)}
 	if err := store.JSONList(r.DependsOn, &s.Parents); err != nil {
 		s.Parents = nil // a malformed list depends on nothing rather than stopping every alert

@@ -361,12 +361,19 @@ func TestRegistrySeesOtherProcesses(t *testing.T) {
 	if got := h.beat("imported-1", "k-imported"); got != 200 {
 		t.Errorf("after the refresh: %d, want 200", got)
 	}
+	// The engine knows it too: its beat made it up, for the API and the pages alike.
+	if v, ok := h.s.alerts.Engine().Get("imported-1"); !ok || v.State != monitor.Up {
+		t.Errorf("the engine after the refresh: %+v (held %v), want the imported service up", v.State, ok)
+	}
 	if _, err := h.app.DB().NewQuery("DELETE FROM services WHERE id = 'importedsvc0001'").Execute(); err != nil {
 		t.Fatal(err)
 	}
 	h.s.refreshRegistry(&last)
 	if got := h.beat("imported-1", "k-imported"); got != 404 {
 		t.Errorf("after a delete elsewhere: %d, want 404", got)
+	}
+	if _, ok := h.s.alerts.Engine().Get("imported-1"); ok {
+		t.Error("the engine still holds the service deleted elsewhere")
 	}
 	if got := h.beat("web-1", "k1"); got != 200 {
 		t.Errorf("the other service after the refreshes: %d", got)

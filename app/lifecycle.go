@@ -7,6 +7,7 @@ import (
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
 )
 
@@ -17,6 +18,9 @@ import (
 
 // start loads the registry and starts the writer; it runs once the database is open.
 func (s *server) start() error {
+	if err := store.EnsureChangeCounter(s.app.NonconcurrentDB()); err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
 	if err := s.loadRegistry(); err != nil {
 		return fmt.Errorf("app: load registry: %w", err)
 	}

@@ -43,6 +43,12 @@ func (s *server) refreshRegistry(last *string) {
 		s.app.Logger().Error("reload registry", "error", err)
 		return
 	}
+	// The engine too: an imported service's beats are then decided, listed and alerted
+	// on from the next one, not from the next start.
+	if err := s.alerts.SyncEngine(); err != nil {
+		s.app.Logger().Error("sync engine", "error", err)
+		return
+	}
 	*last = v
 }
 

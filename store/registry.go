@@ -12,10 +12,23 @@ const (
 	SQLServiceKeys = "SELECT id, serviceId, apiKey FROM services"
 	SQLAPIKeys     = "SELECT id, [[key]], services, scopes, disabled FROM api_keys"
 	// SQLRegistryVersion changes whenever a service or api key is created, changed or
-	// deleted, by this process or another one.
-	SQLRegistryVersion = `SELECT
-		(SELECT COUNT(*) || '/' || IFNULL(MAX(updated), '') FROM services) || '|' ||
-		(SELECT COUNT(*) || '/' || IFNULL(MAX(updated), '') FROM api_keys)`
+	// deleted, by this process or another one: the newest `updated` of each table (both
+	// indexed, and written by saves and imports only, never by beats or the engine), and
+	// the deletion counters that the triggers of SQLChangeCounter keep. Every part is an
+	// index lookup: the poll costs the same at 10 or 1,000,000 services.
+	SQLRegistryVersion = `SELECT IFNULL((SELECT MAX(updated) FROM services), '') || '|' ||
+		IFNULL((SELECT MAX(updated) FROM api_keys), '') || '|' ||
+		IFNULL((SELECT n FROM hm_deletions WHERE tbl = 'services'), 0) || '|' ||
+		IFNULL((SELECT n FROM hm_deletions WHERE tbl = 'api_keys'), 0)`
+	// SQLChangeCounter creates the deletion counters and their triggers where missing.
+	// It runs at every start: PocketBase may rebuild a collection's table when its
+	// fields change, and a rebuilt table has lost its triggers.
+	SQLChangeCounter = `CREATE TABLE IF NOT EXISTS hm_deletions (tbl TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);
+		INSERT OR IGNORE INTO hm_deletions (tbl, n) VALUES ('services', 0), ('api_keys', 0);
+		CREATE TRIGGER IF NOT EXISTS hm_services_deleted AFTER DELETE ON services
+			BEGIN UPDATE hm_deletions SET n = n + 1 WHERE tbl = 'services'; END;
+		CREATE TRIGGER IF NOT EXISTS hm_api_keys_deleted AFTER DELETE ON api_keys
+			BEGIN UPDATE hm_deletions SET n = n + 1 WHERE tbl = 'api_keys'; END;`
 )
 
 // LoadServiceKeys reads every service's key.
@@ -70,4 +83,13 @@ func RegistryVersion(db dbx.Builder) (string, error) {
 	var v string
 	err := db.NewQuery(SQLRegistryVersion).Row(&v)
 	return v, err
+}
+
+// EnsureChangeCounter creates the deletion counters of SQLRegistryVersion and their
+// triggers where they are missing.
+func EnsureChangeCounter(db dbx.Builder) error {
+	if _, err := db.NewQuery(SQLChangeCounter).Execute(); err != nil {
+		return fmt.Errorf("store: change counter: %w", err)
+	}
+	return nil
 }
