@@ -1,6 +1,7 @@
 package app
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,22 @@ func TestOddBytesInUserAgentAreNormalised(t *testing.T) {
 	}
 	if want := "agent\uFFFD/" + strings.Repeat("é", 493); got != want {
 		t.Errorf("stored userAgent %q (%d chars), want %q (500 chars)", got, utf8.RuneCountInString(got), want)
+	}
+}
+
+// TestLoginFormEchoesCleanText: a failed login shows the form again with what was typed;
+// odd bytes in the email or the return path must not reach the page as they were sent.
+func TestLoginFormEchoesCleanText(t *testing.T) {
+	h := newHarness(t)
+	b := newBrowser(h, "10.0.0.9")
+	tok := csrfOf(t, b.send("GET", "/login?next=/services/x%FF%00y", nil))
+	res := b.send("POST", "/login?next=/services/x%FF%00y", url.Values{"email": {"ann\xff\x00@example.com"}, "password": {"wrong"}, "csrf": {tok}, "next": {"/services/x\xff\x00y"}},
+		"Origin: "+dashOrigin)
+	if res.Code != 401 {
+		t.Fatalf("a wrong password: %d, want 401 with the form", res.Code)
+	}
+	cleanPage(t, "POST /login", body(res))
+	if !strings.Contains(body(res), "ann\uFFFD\uFFFD@example.com") {
+		t.Error("the form should show the email typed, with U+FFFD in place of the odd bytes")
 	}
 }

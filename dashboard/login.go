@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/views"
 	"github.com/pocketbase/pocketbase/core"
 	"golang.org/x/crypto/bcrypt"
@@ -170,7 +171,9 @@ func (d *Dashboard) loginForm(e *core.RequestEvent, status int, email, next, msg
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
-	f := views.Login{Email: email, Next: next, CSRF: tok, Error: msg}
+	// What the visitor typed comes back into the form: cleaned like every text a page
+	// shows, so no page carries NUL or invalid UTF-8.
+	f := views.Login{Email: monitor.CleanText(email), Next: monitor.CleanText(next), CSRF: tok, Error: msg}
 	if isHTMX(e) {
 		return render(e, status, views.LoginForm(f))
 	}
