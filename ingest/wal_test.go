@@ -50,7 +50,7 @@ func TestWALStaysBoundedUnderLoad(t *testing.T) {
 	const maxWAL = refuseAt + 2<<20
 	db, readers, ids := newTestPools(t, 200)
 	path := dbPath(t, db)
-	// As hooks.start runs the writer: log checkpoints are its job, not its commits'.
+	// As app.start runs the writer: log checkpoints are its job, not its commits'.
 	if _, err := db.Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestWALStaysBoundedUnderLoad(t *testing.T) {
 // the pragmas set on the old one. The writer's commits must still run with its own.
 func TestWriterPragmasOnNewConnection(t *testing.T) {
 	db, ids := newTestDB(t, 1)
-	if _, err := db.Exec("PRAGMA wal_autocheckpoint=0"); err != nil { // as hooks.start did, once
+	if _, err := db.Exec("PRAGMA wal_autocheckpoint=0"); err != nil { // as the server once did, at start
 		t.Fatal(err)
 	}
 	w := newTestWriter(t, db, 10)
