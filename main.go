@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	pb := pocketbase.New()
+	pb := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: app.DBConnect})
 	cfg := app.DefaultConfig()
 	f := pb.RootCmd.PersistentFlags()
 	f.BoolVar(&cfg.PublicStatus, "publicStatus", cfg.PublicStatus, "allow anonymous reads of /api/status, /api/logs and /api/services")
