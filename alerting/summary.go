@@ -69,7 +69,7 @@ func (a *Alerting) CheckStaleness(now time.Time) error {
 	}
 	var sum store.Counts
 	for st, n := range a.eng.Counts() {
-		sum.Add(st, n)
+		sum.AddN(st, n)
 	}
 	entries := a.changes.take()
 	if entries == nil {

@@ -126,7 +126,7 @@ func (a *API) StatusGet(e *core.RequestEvent) error {
 	now := a.Now().UTC()
 	var counts store.Counts
 	for st, n := range eng.Counts() {
-		counts.Add(st, n)
+		counts.AddN(st, n)
 	}
 	head, err := json.Marshal(summaryOf(counts, iso(now)))
 	if err != nil {

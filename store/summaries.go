@@ -9,28 +9,7 @@ import (
 )
 
 // Counts is how many services are in each state.
-type Counts struct {
-	Total, Up, Late, Degraded, Down, Unknown, Paused int
-}
-
-// Add counts n services in state st.
-func (c *Counts) Add(st monitor.Status, n int) {
-	c.Total += n
-	switch st {
-	case monitor.Up:
-		c.Up += n
-	case monitor.Late:
-		c.Late += n
-	case monitor.Degraded:
-		c.Degraded += n
-	case monitor.Down:
-		c.Down += n
-	case monitor.Paused:
-		c.Paused += n
-	default:
-		c.Unknown += n
-	}
-}
+type Counts = monitor.Counts
 
 // InsertSummary stores the minute's summary: the counts, and results (JSON).
 func InsertSummary(db dbx.Builder, c Counts, results string, now time.Time) error {

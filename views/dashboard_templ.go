@@ -250,7 +250,7 @@ func Cards(o Overview, oob bool) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		for _, st := range statuses {
-			var templ_7745c5c3_Var9 = []any{"card", string(st), templ.KV("hot", problem(st) && o.Counts.of(st) > 0)}
+			var templ_7745c5c3_Var9 = []any{"card", string(st), templ.KV("hot", problem(st) && o.Counts.Of(st) > 0)}
 			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var9...)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -309,7 +309,7 @@ func Cards(o Overview, oob bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var13 string
-			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(o.Counts.of(st)))
+			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(o.Counts.Of(st)))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 51, Col: 39}
 			}

@@ -41,22 +41,6 @@ func statusClass(st monitor.Status) string {
 	return string(monitor.Unknown)
 }
 
-func (c Counts) of(st monitor.Status) int {
-	switch st {
-	case monitor.Up:
-		return c.Up
-	case monitor.Late:
-		return c.Late
-	case monitor.Degraded:
-		return c.Degraded
-	case monitor.Down:
-		return c.Down
-	case monitor.Paused:
-		return c.Paused
-	}
-	return c.Unknown
-}
-
 // UTC is the exact time shown on hover: "2026-11-26 17:08:03 UTC".
 func UTC(t time.Time) string {
 	if t.IsZero() {

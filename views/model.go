@@ -20,31 +20,7 @@ type Chrome struct {
 }
 
 // Counts is the number of services in each state.
-type Counts struct {
-	Total, Up, Late, Degraded, Down, Unknown, Paused int
-}
-
-// Add counts one service in state st.
-func (c *Counts) Add(st monitor.Status) { c.AddN(st, 1) }
-
-// AddN counts n services in state st.
-func (c *Counts) AddN(st monitor.Status, n int) {
-	c.Total += n
-	switch st {
-	case monitor.Up:
-		c.Up += n
-	case monitor.Late:
-		c.Late += n
-	case monitor.Degraded:
-		c.Degraded += n
-	case monitor.Down:
-		c.Down += n
-	case monitor.Paused:
-		c.Paused += n
-	default:
-		c.Unknown += n
-	}
-}
+type Counts = monitor.Counts
 
 // Overview is the overview page: counts of every service, then one page of the
 // services that match the search and the filter, grouped.
