@@ -193,3 +193,32 @@ func countRows(ctx context.Context, dir, table string) (int, error) {
 	}
 	return n, nil
 }
+
+// warmFleet makes the benchmark's services a steady fleet before the server starts:
+// each one up, its last beat at now, beating every interval (threshold twice that). At
+// start the restart grace gives them all a fresh interval, and the steady load then
+// beats every service within it, so the load measures a fleet that keeps beating rather
+// than a fleet of first beats, each a change of state (unknown -> up) with its log row.
+func warmFleet(ctx context.Context, dir string, now time.Time, interval time.Duration) error {
+	db, err := openDataDB(dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	at := now.UTC().Format(pbDateLayout)
+	secs := int(interval / time.Second)
+	_, err = db.ExecContext(ctx, `UPDATE services SET interval = ?2, stalenessThreshold = ?3, lastSeen = ?1, lastStatus = 'up',
+		status = 'up', statusChangedAt = ?1, firstSeen = ?1 WHERE serviceId LIKE 'sb-%'`, at, secs, 2*secs)
+	if err != nil {
+		return fmt.Errorf("scalebench: warm the fleet: %w", err)
+	}
+	return nil
+}
+
+// warmInterval is the interval of a warmed fleet of n services beaten round robin at
+// rate beats/s: one round (n/rate) with half again to spare, plus the minute the bench
+// spends between the start and the load, and never under 180 s.
+func warmInterval(n int, rate float64) time.Duration {
+	round := time.Duration(float64(n) / rate * float64(time.Second))
+	return max(3*time.Minute, round*3/2+time.Minute).Round(time.Second)
+}

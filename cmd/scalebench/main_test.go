@@ -317,3 +317,21 @@ func TestTableAlignsColumns(t *testing.T) {
 		t.Error("humanCount: want 1M, 100k, 1234")
 	}
 }
+
+// TestWarmInterval: a warmed fleet's interval leaves room for one round of the load and
+// the minute before it, so no service goes late while the load is on its way to it.
+func TestWarmInterval(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		rate float64
+		want time.Duration
+	}{
+		{10_000, 300, 3 * time.Minute},                   // a round is 33 s: the floor
+		{100_000, 300, 500*time.Second + time.Minute},    // 333 s a round
+		{1_000_000, 8500, 176*time.Second + time.Minute}, // 118 s a round
+	} {
+		if got := warmInterval(c.n, c.rate); got != c.want {
+			t.Errorf("warmInterval(%d, %v) = %s, want %s", c.n, c.rate, got, c.want)
+		}
+	}
+}

@@ -33,6 +33,7 @@ type scaleConfig struct {
 	bin            string
 	work           string
 	importMode     string
+	warm           bool
 	importTimeout  time.Duration
 	importRSSMB    int64
 	rate           float64
@@ -59,6 +60,7 @@ func scaleCmd(args []string) error {
 	var serverArgs string
 	var timeout time.Duration
 	fs.IntVar(&c.services, "services", 10000, "number of services")
+	fs.BoolVar(&c.warm, "warm", true, "start from a steady fleet: every service up, its last beat just before the start, an interval one round of the load fits in (false: every beat of the load is a service's first, unknown -> up)")
 	fs.StringVar(&c.bin, "bin", "bin/heartbeat-monitor", "server binary")
 	fs.StringVar(&c.work, "work", "", "work dir for the data dir and services.json (default: a new temp dir, removed after)")
 	fs.StringVar(&c.importMode, "import", "auto", "how services get in: cli (heartbeat-monitor import), bulk (direct SQL), auto (cli, bulk if cli fails or times out)")
@@ -199,6 +201,13 @@ func runScale(ctx context.Context, c scaleConfig) scaleResult {
 		return insertReadKey(ctx, dir, benchReadKey, time.Now())
 	}); err != nil {
 		return u.stop("superuser", err)
+	}
+	if c.warm {
+		every := warmInterval(c.services, c.rate)
+		if err := u.step("warm the fleet", func() error { return warmFleet(ctx, dir, time.Now(), every) }); err != nil {
+			return u.stop("warm", err)
+		}
+		r.DataPath += fmt.Sprintf("; warmed: every service up, last beat just before the start, interval %s, threshold %s", every, 2*every)
 	}
 	port, err := freePort()
 	if err != nil {
