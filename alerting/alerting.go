@@ -133,6 +133,22 @@ func (a *Alerting) SyncEngine() error {
 	return nil
 }
 
+// PutStoredSince gives the engine the services saved at or after since, as stored:
+// settings changed, or services created, by another process.
+func (a *Alerting) PutStoredSince(since string) error {
+	if a.eng == nil {
+		return nil
+	}
+	rows, err := store.LoadEngineServicesSince(a.App.DB(), since)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		a.eng.Put(EngineService(r))
+	}
+	return nil
+}
+
 // Stop stops the engine and the worker and waits for them; a notification being sent
 // stays pending and goes out after the next start.
 func (a *Alerting) Stop() {

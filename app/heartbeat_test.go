@@ -365,6 +365,15 @@ func TestRegistrySeesOtherProcesses(t *testing.T) {
 	if v, ok := h.s.alerts.Engine().Get("imported-1"); !ok || v.State != monitor.Up {
 		t.Errorf("the engine after the refresh: %+v (held %v), want the imported service up", v.State, ok)
 	}
+	// A change of settings elsewhere (a second import): only the rows saved since the
+	// last poll are read, and the engine takes the new settings.
+	if _, err := h.app.DB().NewQuery("UPDATE services SET interval = 600, updated = '2030-01-02 00:00:00.000Z' WHERE id = 'importedsvc0001'").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	h.s.refreshRegistry(&last)
+	if v, _ := h.s.alerts.Engine().Get("imported-1"); v.Model.Interval != 10*time.Minute {
+		t.Errorf("the engine after a change elsewhere: interval %s, want 10m", v.Model.Interval)
+	}
 	if _, err := h.app.DB().NewQuery("DELETE FROM services WHERE id = 'importedsvc0001'").Execute(); err != nil {
 		t.Fatal(err)
 	}

@@ -22,13 +22,16 @@ func (s *server) loadRegistry() error {
 
 // registryVersion changes whenever a service or api key is created, changed or deleted,
 // by this process or another one (an `import` run against the same data directory).
-func (s *server) registryVersion() (string, error) {
+func (s *server) registryVersion() (store.Version, error) {
 	return store.RegistryVersion(s.app.DB())
 }
 
-// refreshRegistry reloads the registry when another process changed services or keys;
-// record hooks only see this process's own saves. It runs every registryPoll.
-func (s *server) refreshRegistry(last *string) {
+// refreshRegistry brings the registry and the engine up to what another process wrote
+// (record hooks only see this process's own saves). It runs every registryPoll and reads
+// only what changed: the services saved since the last poll (an index range), or, after
+// a deletion elsewhere, everything. Re-reading a fleet of a million for every admin edit
+// held up beats for seconds.
+func (s *server) refreshRegistry(last *store.Version) {
 	v, err := s.registryVersion()
 	if err != nil {
 		s.app.Logger().Error("registry version", "error", err)
@@ -39,17 +42,39 @@ func (s *server) refreshRegistry(last *string) {
 	}
 	s.regMu.Lock()
 	defer s.regMu.Unlock()
-	if err := s.loadRegistry(); err != nil {
+	if err := s.applyChanges(*last, v); err != nil {
 		s.app.Logger().Error("reload registry", "error", err)
 		return
 	}
-	// The engine too: an imported service's beats are then decided, listed and alerted
-	// on from the next one, not from the next start.
-	if err := s.alerts.SyncEngine(); err != nil {
-		s.app.Logger().Error("sync engine", "error", err)
-		return
-	}
 	*last = v
+}
+
+// applyChanges loads what changed between two versions into the registry and the engine.
+func (s *server) applyChanges(last, v store.Version) error {
+	if v.ServiceDeletes != last.ServiceDeletes || last.Services == "" {
+		if err := s.loadRegistry(); err != nil {
+			return err
+		}
+		// The engine too: an imported service's beats are then decided, listed and
+		// alerted on from the next one, not from the next start.
+		return s.alerts.SyncEngine()
+	}
+	if v.Services != last.Services {
+		keys, err := store.LoadServiceKeysSince(s.app.DB(), last.Services)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			s.reg.PutService(k.RecordID, k.ServiceID, k.Key)
+		}
+		if err := s.alerts.PutStoredSince(last.Services); err != nil {
+			return err
+		}
+	}
+	if v.Keys != last.Keys || v.KeyDeletes != last.KeyDeletes {
+		return s.reloadKeys(s.app)
+	}
+	return nil
 }
 
 // reloadKeys replaces the registry's api keys with those in the database (there are few).

@@ -10,16 +10,19 @@ import (
 // Queries of the hot-path registry: the keys of every service and api key.
 const (
 	SQLServiceKeys = "SELECT id, serviceId, apiKey FROM services"
-	SQLAPIKeys     = "SELECT id, [[key]], services, scopes, disabled FROM api_keys"
+	// SQLServiceKeysSince reads the keys of the services saved since a time (indexed):
+	// what another process wrote since the last poll.
+	SQLServiceKeysSince = SQLServiceKeys + " WHERE updated >= {:since}"
+	SQLAPIKeys          = "SELECT id, [[key]], services, scopes, disabled FROM api_keys"
 	// SQLRegistryVersion changes whenever a service or api key is created, changed or
 	// deleted, by this process or another one: the newest `updated` of each table (both
 	// indexed, and written by saves and imports only, never by beats or the engine), and
 	// the deletion counters that the triggers of SQLChangeCounter keep. Every part is an
 	// index lookup: the poll costs the same at 10 or 1,000,000 services.
-	SQLRegistryVersion = `SELECT IFNULL((SELECT MAX(updated) FROM services), '') || '|' ||
-		IFNULL((SELECT MAX(updated) FROM api_keys), '') || '|' ||
-		IFNULL((SELECT n FROM hm_deletions WHERE tbl = 'services'), 0) || '|' ||
-		IFNULL((SELECT n FROM hm_deletions WHERE tbl = 'api_keys'), 0)`
+	SQLRegistryVersion = `SELECT IFNULL((SELECT MAX(updated) FROM services), '') AS services,
+		IFNULL((SELECT MAX(updated) FROM api_keys), '') AS keys,
+		IFNULL((SELECT n FROM hm_deletions WHERE tbl = 'services'), 0) AS serviceDeletes,
+		IFNULL((SELECT n FROM hm_deletions WHERE tbl = 'api_keys'), 0) AS keyDeletes`
 	// SQLChangeCounter creates the deletion counters and their triggers where missing.
 	// It runs at every start: PocketBase may rebuild a collection's table when its
 	// fields change, and a rebuilt table has lost its triggers.
@@ -33,12 +36,21 @@ const (
 
 // LoadServiceKeys reads every service's key.
 func LoadServiceKeys(db dbx.Builder) ([]ingest.ServiceKey, error) {
+	return loadServiceKeys(db.NewQuery(SQLServiceKeys))
+}
+
+// LoadServiceKeysSince reads the keys of the services saved at or after since.
+func LoadServiceKeysSince(db dbx.Builder, since string) ([]ingest.ServiceKey, error) {
+	return loadServiceKeys(db.NewQuery(SQLServiceKeysSince).Bind(dbx.Params{"since": since}))
+}
+
+func loadServiceKeys(q *dbx.Query) ([]ingest.ServiceKey, error) {
 	var svcs []struct {
 		ID        string `db:"id"`
 		ServiceID string `db:"serviceId"`
 		APIKey    string `db:"apiKey"`
 	}
-	if err := db.NewQuery(SQLServiceKeys).All(&svcs); err != nil {
+	if err := q.All(&svcs); err != nil {
 		return nil, fmt.Errorf("store: load service keys: %w", err)
 	}
 	list := make([]ingest.ServiceKey, len(svcs))
@@ -79,10 +91,19 @@ func LoadAPIKeys(db dbx.Builder) ([]ingest.APIKey, error) {
 }
 
 // RegistryVersion reads the value of SQLRegistryVersion.
-func RegistryVersion(db dbx.Builder) (string, error) {
-	var v string
-	err := db.NewQuery(SQLRegistryVersion).Row(&v)
+func RegistryVersion(db dbx.Builder) (Version, error) {
+	var v Version
+	err := db.NewQuery(SQLRegistryVersion).One(&v)
 	return v, err
+}
+
+// Version tells whether services or api keys changed: the newest save of each, and how
+// many of each were deleted (see SQLRegistryVersion).
+type Version struct {
+	Services       string `db:"services"` // the newest `updated` of services
+	Keys           string `db:"keys"`
+	ServiceDeletes int    `db:"serviceDeletes"`
+	KeyDeletes     int    `db:"keyDeletes"`
 }
 
 // EnsureChangeCounter creates the deletion counters of SQLRegistryVersion and their
