@@ -133,7 +133,7 @@ func (a *Alerting) SyncEngine() error {
 	return nil
 }
 
-// PutStoredSince gives the engine the services saved at or after since, as stored:
+// PutStoredSince gives the engine the services saved after since, as stored:
 // settings changed, or services created, by another process.
 func (a *Alerting) PutStoredSince(since string) error {
 	if a.eng == nil {
@@ -143,9 +143,11 @@ func (a *Alerting) PutStoredSince(since string) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range rows {
-		a.eng.Put(EngineService(r))
+	svcs := make([]engine.Service, len(rows))
+	for i, r := range rows {
+		svcs[i] = EngineService(r)
 	}
+	a.eng.Update(svcs)
 	return nil
 }
 

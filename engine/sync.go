@@ -25,27 +25,48 @@ func (a settings) equal(b settings) bool {
 		slices.Equal(a.parents, b.parents)
 }
 
+// Update adds the services of svcs the engine does not hold and applies the settings of
+// those whose settings changed, leaving the others alone: the rows another process saved,
+// which may include rows this process saved itself. It reports what it did.
+func (e *Engine) Update(svcs []Service) (added, changed int) {
+	put := e.changed(svcs, &added, &changed)
+	for _, s := range put {
+		e.Put(s)
+	}
+	return added, changed
+}
+
+// changed lists the services of svcs that are new or whose settings changed.
+func (e *Engine) changed(svcs []Service, added, changed *int) []Service {
+	var put []Service
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, s := range svcs {
+		en, ok := e.svcs[s.ID]
+		switch {
+		case !ok:
+			*added++
+			put = append(put, s)
+		case !settingsOf(en.Service).equal(settingsOf(s)):
+			*changed++
+			put = append(put, s)
+		}
+	}
+	return put
+}
+
 // Sync makes the engine hold exactly svcs, as stored, after another process changed the
 // services table (an import into a running server): new services are added with their
 // stored facts, changed settings are applied, and services no longer stored are removed.
 // A service whose settings did not change is left alone, so syncing a large fleet where
 // little changed evaluates little. It reports what it did.
 func (e *Engine) Sync(svcs []Service) (added, changed, removed int) {
-	var put []Service
-	e.mu.RLock()
+	put := e.changed(svcs, &added, &changed)
 	keep := make(map[string]bool, len(svcs))
 	for _, s := range svcs {
 		keep[s.ID] = true
-		en, ok := e.svcs[s.ID]
-		switch {
-		case !ok:
-			added++
-			put = append(put, s)
-		case !settingsOf(en.Service).equal(settingsOf(s)):
-			changed++
-			put = append(put, s)
-		}
 	}
+	e.mu.RLock()
 	var gone []string
 	for id := range e.svcs {
 		if !keep[id] {

@@ -49,3 +49,28 @@ func mustGet(t *testing.T, e *Engine, sid string) View {
 	}
 	return v
 }
+
+// TestEngineUpdate: rows saved elsewhere come in; only new services and changed settings
+// are taken, and a row that changed nothing (an import that stamped every row) leaves
+// its service's schedule alone.
+func TestEngineUpdate(t *testing.T) {
+	c := &clock{now: t0}
+	e := newEngine(c, &sink{})
+	e.Load([]Service{svc("a", t0), svc("b", t0)}, everyone, nil)
+	e.StepAll(c.Now())
+	dueA := mustGet(t, e, "a").Due
+	longer := svc("b", t0)
+	longer.Model.Threshold = time.Hour
+	if a, ch := e.Update([]Service{svc("a", t0), longer, svc("new", t0)}); a != 1 || ch != 1 {
+		t.Fatalf("Update: %d added, %d changed; want 1 and 1", a, ch)
+	}
+	if got := mustGet(t, e, "a").Due; !got.Equal(dueA) {
+		t.Errorf("a changed nothing but is due %s, not %s", got, dueA)
+	}
+	if got := mustGet(t, e, "b").Model.Threshold; got != time.Hour {
+		t.Errorf("b's threshold %s, want the new hour", got)
+	}
+	if _, ok := e.Get("new"); !ok {
+		t.Error("the new service is not held")
+	}
+}

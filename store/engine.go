@@ -14,8 +14,8 @@ import (
 const (
 	SQLEngineServices = "SELECT " + serviceColumns + ", dependsOn, reminderMinutes FROM services"
 	SQLEngineService  = SQLEngineServices + " WHERE id = {:id}"
-	// SQLEngineServicesSince reads the services saved at or after a time (indexed).
-	SQLEngineServicesSince = SQLEngineServices + " WHERE updated >= {:since}"
+	// SQLEngineServicesSince reads the services saved after a time (indexed).
+	SQLEngineServicesSince = SQLEngineServices + " WHERE updated > {:since}"
 	// SQLEngineIncidents reads the open incidents and those that ended within the flap
 	// window, which count towards flapping.
 	SQLEngineIncidents = "SELECT id, service, status, startedAt, endedAt, alertedAt, remindedAt FROM incidents WHERE endedAt = '' OR endedAt > {:cutoff}"
@@ -221,7 +221,7 @@ func WriteTransitions(tx *sql.Tx, rows TransitionRows) error {
 	return nil
 }
 
-// LoadEngineServicesSince reads the services saved at or after since, with their stored
+// LoadEngineServicesSince reads the services saved after since, with their stored
 // state: what another process wrote since the last poll.
 func LoadEngineServicesSince(db dbx.Builder, since string) ([]EngineServiceRow, error) {
 	var rows []EngineServiceRow

@@ -10,9 +10,10 @@ import (
 // Queries of the hot-path registry: the keys of every service and api key.
 const (
 	SQLServiceKeys = "SELECT id, serviceId, apiKey FROM services"
-	// SQLServiceKeysSince reads the keys of the services saved since a time (indexed):
-	// what another process wrote since the last poll.
-	SQLServiceKeysSince = SQLServiceKeys + " WHERE updated >= {:since}"
+	// SQLServiceKeysSince reads the keys of the services saved after a time (indexed):
+	// what another process wrote since the last poll. After, not at: an import stamps
+	// every row it writes with one time, which a poll must not read again and again.
+	SQLServiceKeysSince = SQLServiceKeys + " WHERE updated > {:since}"
 	SQLAPIKeys          = "SELECT id, [[key]], services, scopes, disabled FROM api_keys"
 	// SQLRegistryVersion changes whenever a service or api key is created, changed or
 	// deleted, by this process or another one: the newest `updated` of each table (both
@@ -39,7 +40,7 @@ func LoadServiceKeys(db dbx.Builder) ([]ingest.ServiceKey, error) {
 	return loadServiceKeys(db.NewQuery(SQLServiceKeys))
 }
 
-// LoadServiceKeysSince reads the keys of the services saved at or after since.
+// LoadServiceKeysSince reads the keys of the services saved after since.
 func LoadServiceKeysSince(db dbx.Builder, since string) ([]ingest.ServiceKey, error) {
 	return loadServiceKeys(db.NewQuery(SQLServiceKeysSince).Bind(dbx.Params{"since": since}))
 }
