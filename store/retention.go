@@ -1,6 +1,8 @@
 package store
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,7 +15,11 @@ const pruneBatch = 1000
 // Statements of retention; each deletes at most {:batch} rows and runs until it
 // deletes fewer.
 const (
-	SQLServiceIDs        = "SELECT id FROM services"
+	SQLServiceIDs = "SELECT id FROM services"
+	// SQLHasOldHeartbeats and SQLHasOldLogs tell, on the read pool, whether a service
+	// has more than {:keep} rows: only then does its DELETE take the write connection.
+	SQLHasOldHeartbeats  = "SELECT 1 FROM heartbeats WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT 1 OFFSET {:keep}"
+	SQLHasOldLogs        = "SELECT 1 FROM logs WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT 1 OFFSET {:keep}"
 	SQLPruneHeartbeats   = "DELETE FROM heartbeats WHERE rowid IN (SELECT rowid FROM heartbeats WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:batch} OFFSET {:keep})"
 	SQLPruneLogs         = "DELETE FROM logs WHERE rowid IN (SELECT rowid FROM logs WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:batch} OFFSET {:keep})"
 	SQLPruneSummaries    = "DELETE FROM summaries WHERE rowid IN (SELECT rowid FROM summaries ORDER BY created DESC, rowid DESC LIMIT {:batch} OFFSET {:keep})"
@@ -32,7 +38,10 @@ type Retention struct {
 }
 
 // Prune applies retention to heartbeats, logs, summaries and closed incidents. Each
-// DELETE is its own short transaction.
+// DELETE is its own short transaction. Per service, a read on the read pool first asks
+// whether there is anything to delete: a fleet of 100,000 services whose beats are within
+// retention then costs 200,000 index lookups beside the writer, not 200,000 write
+// transactions that held up its commits (a beat waited up to 1.8 s while they ran).
 func Prune(db DBs, keep Retention, now time.Time) error {
 	var ids []string
 	if err := db.DB().NewQuery(SQLServiceIDs).Column(&ids); err != nil {
@@ -40,11 +49,18 @@ func Prune(db DBs, keep Retention, now time.Time) error {
 	}
 	for _, id := range ids {
 		for _, t := range []struct {
-			q    string
-			keep int
-		}{{SQLPruneHeartbeats, keep.Heartbeats}, {SQLPruneLogs, keep.Logs}} {
+			has, q string
+			keep   int
+		}{{SQLHasOldHeartbeats, SQLPruneHeartbeats, keep.Heartbeats}, {SQLHasOldLogs, SQLPruneLogs, keep.Logs}} {
 			if t.keep <= 0 {
 				continue
+			}
+			var one int
+			err := db.DB().NewQuery(t.has).Bind(dbx.Params{"id": id, "keep": t.keep}).Row(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // nothing past what is kept
+			} else if err != nil {
+				return fmt.Errorf("store: prune: %w", err)
 			}
 			if err := deleteAll(db, t.q, dbx.Params{"id": id, "keep": t.keep}); err != nil {
 				return err
