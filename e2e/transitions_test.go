@@ -77,16 +77,24 @@ func TestKillAroundTransitions(t *testing.T) {
 			t.Fatalf("round %d: restart: %v", round, err)
 		}
 	}
-	// Let every service go down for good once more, then recover them all.
+	// Let every service go down for good once more, then recover them all, and wait
+	// (bounded) until every incident is closed and every notification delivered: on a
+	// busy machine that takes longer than a fixed pause.
 	last := beatAll()
 	time.Sleep(time.Until(last.Add(threshold + 500*time.Millisecond)))
 	beatAll()
-	time.Sleep(time.Second)
+	db := openDB(t, filepath.Join(dir, "data.db"))
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var open, pending int
+		if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM incidents WHERE endedAt = ''),
+			(SELECT COUNT(*) FROM notifications WHERE status != 'sent')`).Scan(&open, &pending); err == nil && open == 0 && pending == 0 {
+			break
+		}
+	}
 	if err := srv.stop(); err != nil {
 		t.Fatal(err)
 	}
 
-	db := openDB(t, filepath.Join(dir, "data.db"))
 	type incident struct {
 		ID, Service, Started, Ended string
 		Downs, Ups                  int
