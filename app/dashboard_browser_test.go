@@ -20,6 +20,8 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/dashboard"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/dbx"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/testtool"
 )
 
 // screenshotDir is git-ignored; the README's picture is copied from it by hand.
@@ -33,7 +35,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	chromiumPath := needTool(t, "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+	chromiumPath := testtool.Need(t, "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 	h := newHarness(t, func(c *Config) { c.DashboardRefresh = time.Second })
 	h.person("users", "ann@example.com")
 	now := time.Now().UTC()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/testtool"
 )
 
 // TestDashboardInBrowserPaging pages through the overview of 130 services in headless
@@ -16,7 +18,7 @@ func TestDashboardInBrowserPaging(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	chromiumPath := needTool(t, "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+	chromiumPath := testtool.Need(t, "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 	h, _ := pagingHarness(t, func(c *Config) { c.DashboardRefresh = time.Second })
 	srv := httptest.NewServer(h.mux)
 	defer srv.Close()

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/testtool"
 )
 
 // client is one way of sending a beat: a script of clients/ or the ping command. The
@@ -41,10 +43,10 @@ func (c client) needTools(t *testing.T) {
 	t.Helper()
 	for _, n := range c.need {
 		if n == "python3" {
-			needPython(t)
+			testtool.NeedPython(t)
 			continue
 		}
-		needTool(t, n)
+		testtool.Need(t, n)
 	}
 }
 

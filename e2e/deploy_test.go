@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/testtool"
 )
 
 // Docker cannot run on the machines the tests run on, so the deployment files are
@@ -199,7 +201,7 @@ type flyConfig struct {
 }
 
 func TestFlyToml(t *testing.T) {
-	python := needPython(t) // its tomllib parses TOML here
+	python := testtool.NeedPython(t) // its tomllib parses TOML here
 	out, err := exec.Command(python, "-c", `
 import json, sys, tomllib
 with open(sys.argv[1], "rb") as f:

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/testtool"
 )
 
 // fakeNode is a Node of the Kubernetes API as report_nodes.py reads it.
@@ -30,7 +32,7 @@ func fakeNode(name, ready, reason, ip string, labels map[string]string) map[stri
 // server (two pages of nodes) and the real monitor: every node is its own service, and
 // a node that is not Ready is stored as down.
 func TestKubernetesNodeReporter(t *testing.T) {
-	needPython(t)
+	testtool.NeedPython(t)
 	nodes := []string{"k8s-cp-1", "k8s-worker-1", "k8s-worker-2"}
 	var ids []string
 	for _, n := range nodes {
