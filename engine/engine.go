@@ -80,28 +80,14 @@ type Config struct {
 	MaxBatch int
 }
 
-// entry is a service with its place in the due queue.
-type entry struct {
-	Service
-	due   time.Time
-	idx   int  // place in the queue; -1 when not queued
-	busy  bool // its transition is being committed
-	dirty bool // a beat or an edit arrived since it was last evaluated
-}
-
 // Engine is the live state of every service and the queue of when each is next due.
 type Engine struct {
 	cfg Config
 
-	mu       sync.RWMutex
-	svcs     map[string]*entry // by record id
-	bySID    map[string]*entry // by serviceId
-	children map[string][]string
-	order    []*entry // by group, then serviceId: the order every list shows
-	counts   map[monitor.Status]int
-	subs     []monitor.Subscriber
-	wins     []monitor.Window
-	queue    dueQueue
+	mu   sync.RWMutex
+	f    *roster
+	subs []monitor.Subscriber
+	wins []monitor.Window
 
 	wake chan struct{}
 	// stepMu lets one Step run at a time: a Step decides under mu, commits without it,
@@ -123,35 +109,57 @@ func New(cfg Config) *Engine {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 5000
 	}
-	return &Engine{cfg: cfg, svcs: map[string]*entry{}, bySID: map[string]*entry{}, children: map[string][]string{},
-		counts: map[monitor.Status]int{}, wake: make(chan struct{}, 1)}
+	return &Engine{cfg: cfg, f: newRoster(0), wake: make(chan struct{}, 1)}
+}
+
+// Loader builds the services of a load one at a time, off the engine's lock, so a
+// start-up load can stream rows from the store without holding them all at once.
+type Loader struct {
+	f *roster
+}
+
+// NewLoader returns an empty loader with room for sizeHint services.
+func NewLoader(sizeHint int) *Loader {
+	return &Loader{f: newRoster(max(sizeHint, 0))}
+}
+
+// Add adds a service to the load; a second service with the same record id replaces
+// the first.
+func (l *Loader) Add(s Service) {
+	f := l.f
+	n := len(f.es)
+	if slot := f.add(normal(s)); int(slot) == n {
+		f.order = append(f.order, slot)
+	}
+}
+
+// LoadFrom replaces the engine's services with what l holds, and its channels and
+// windows, as read at start-up. Every service is due at once: the first evaluation
+// after a start applies the restart grace. l is spent.
+func (e *Engine) LoadFrom(l *Loader, subs []monitor.Subscriber, wins []monitor.Window) {
+	f := l.f
+	l.f = nil
+	slices.SortFunc(f.order, f.listCmp)
+	// Every service is due at asap: slots in ascending order are a heap already.
+	f.queue.h = f.queue.h[:0]
+	for i := range f.es {
+		f.es[i].due, f.es[i].pos = asap, int32(i)
+		f.queue.h = append(f.queue.h, int32(i))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.f, e.subs, e.wins = f, subs, wins
+	e.signal()
 }
 
 // Load replaces the engine's services, channels and windows, as read at start-up. Every
 // service is due at once: the first evaluation after a start applies the restart grace.
 func (e *Engine) Load(svcs []Service, subs []monitor.Subscriber, wins []monitor.Window) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.svcs = make(map[string]*entry, len(svcs))
-	e.bySID = make(map[string]*entry, len(svcs))
-	e.children = map[string][]string{}
-	e.order = make([]*entry, 0, len(svcs))
-	e.counts = map[monitor.Status]int{}
-	e.queue = make(dueQueue, 0, len(svcs))
-	e.subs, e.wins = subs, wins
+	l := NewLoader(len(svcs))
 	for _, s := range svcs {
-		en := &entry{Service: normal(s), idx: -1}
-		e.svcs[s.ID] = en
-		e.bySID[s.ServiceID] = en
-		e.order = append(e.order, en)
-		e.counts[en.State]++
-		for _, p := range s.Parents {
-			e.children[p] = append(e.children[p], s.ID)
-		}
-		e.queue.set(en, asap)
+		l.Add(s)
 	}
-	slices.SortFunc(e.order, byListOrder)
-	e.signal()
+	e.LoadFrom(l, subs, wins)
 }
 
 func normal(s Service) Service {
@@ -161,37 +169,31 @@ func normal(s Service) Service {
 	return s
 }
 
-func byListOrder(a, b *entry) int {
-	return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.ServiceID, b.ServiceID))
-}
-
 // Put adds a service or replaces its settings (an admin edit): its facts and committed
 // state stay, and it is evaluated again at once.
 func (e *Engine) Put(s Service) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	en, ok := e.svcs[s.ID]
+	f := e.f
+	slot, ok := f.byID.get(f.es, s.ID)
 	if !ok {
-		en = &entry{Service: normal(s), idx: -1}
-		e.svcs[s.ID] = en
-		e.counts[en.State]++
-		e.insertOrdered(en)
-	} else {
-		if en.ServiceID != s.ServiceID {
-			delete(e.bySID, en.ServiceID)
-		}
-		e.unlinkParents(en)
-		keep := en.Service
-		en.Service = s
-		en.Model.LastSeen, en.Model.LastStatus, en.LastMessage = keep.Model.LastSeen, keep.Model.LastStatus, keep.LastMessage
-		en.State, en.Since, en.Open, en.Changes, en.FlapNoticeAt = keep.State, keep.Since, keep.Open, keep.Changes, keep.FlapNoticeAt
-		e.reorder(en)
+		slot = f.add(normal(s))
+		f.insertOrdered(slot)
+		e.markDue(slot)
+		return
 	}
-	e.bySID[s.ServiceID] = en
-	for _, p := range s.Parents {
-		e.children[p] = append(e.children[p], s.ID)
+	en := &f.es[slot]
+	if en.sid != s.ServiceID {
+		f.bySID.del(f.es, slot)
 	}
-	e.markDue(en)
+	f.unlinkParents(en)
+	f.unorder(slot)
+	f.settle(en, s)
+	en.cause = f.code(string(s.Cause))
+	f.insertOrdered(slot)
+	f.bySID.put(f.es, slot)
+	f.linkParents(en)
+	e.markDue(slot)
 }
 
 // Refresh replaces a service's settings and its last beat with s, as stored: for facts
@@ -201,8 +203,10 @@ func (e *Engine) Refresh(s Service) {
 	e.Put(s)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if en := e.svcs[s.ID]; en != nil {
-		en.Model.LastSeen, en.Model.LastStatus, en.LastMessage = s.Model.LastSeen, s.Model.LastStatus, s.LastMessage
+	f := e.f
+	if slot, ok := f.byID.get(f.es, s.ID); ok {
+		en := &f.es[slot]
+		en.lastSeen, en.lastSta, en.msg = msOf(s.Model.LastSeen), f.code(s.Model.LastStatus), s.LastMessage
 	}
 }
 
@@ -210,20 +214,25 @@ func (e *Engine) Refresh(s Service) {
 func (e *Engine) Remove(id string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	en, ok := e.svcs[id]
+	f := e.f
+	slot, ok := f.byID.get(f.es, id)
 	if !ok {
 		return
 	}
-	e.queue.remove(en)
-	e.unlinkParents(en)
-	delete(e.svcs, id)
-	delete(e.bySID, en.ServiceID)
-	e.counts[en.State]--
-	if i, found := slices.BinarySearchFunc(e.order, en, byListOrder); found {
-		e.order = slices.Delete(e.order, i, i+1)
+	en := &f.es[slot]
+	f.queue.remove(f.es, slot)
+	f.unlinkParents(en)
+	f.unorder(slot)
+	f.byID.del(f.es, slot)
+	f.bySID.del(f.es, slot)
+	f.count(en.state, -1)
+	if en.flags&busy != 0 {
+		en.flags |= gone // Step frees the slot once its commit returns
+	} else {
+		f.release(slot)
 	}
-	for _, c := range e.children[id] {
-		if ch := e.svcs[c]; ch != nil {
+	for _, c := range f.children[id] {
+		if ch, ok := f.byID.get(f.es, c); ok {
 			e.markDue(ch) // its alert may have been held back by this one
 		}
 	}
@@ -241,17 +250,18 @@ func (e *Engine) SetChannels(subs []monitor.Subscriber) {
 func (e *Engine) SetWindows(wins []monitor.Window) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	f := e.f
 	touched := func(ws []monitor.Window) {
 		for _, w := range ws {
 			if len(w.Services) == 0 {
-				for _, en := range e.svcs {
-					e.markDue(en)
+				for _, s := range f.order {
+					e.markDue(s)
 				}
 				return
 			}
 			for _, id := range w.Services {
-				if en := e.svcs[id]; en != nil {
-					e.markDue(en)
+				if s, ok := f.byID.get(f.es, id); ok {
+					e.markDue(s)
 				}
 			}
 		}
@@ -266,26 +276,32 @@ func (e *Engine) SetWindows(wins []monitor.Window) {
 func (e *Engine) Beat(id string, at time.Time, status, message string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	en, ok := e.svcs[id]
-	if !ok || at.Before(en.Model.LastSeen) {
+	f := e.f
+	slot, ok := f.byID.get(f.es, id)
+	if !ok {
 		return
 	}
-	en.Model.LastSeen, en.Model.LastStatus, en.LastMessage = at, status, message
-	st := monitor.StateAt(en.Model, monitor.Prior{Status: en.State, Since: en.Since}, e.cfg.StartedAt, e.cfg.Now())
-	if en.State == monitor.Up && st.Status == monitor.Up && en.Open == nil && !en.dirty && !en.busy {
-		e.queue.set(en, st.Next)
+	en := &f.es[slot]
+	if ms := msOf(at); ms < en.lastSeen {
 		return
 	}
-	e.markDue(en)
+	en.lastSeen, en.lastSta, en.msg = msOf(at), f.code(status), message
+	st := monitor.StateAt(f.model(en), monitor.Prior{Status: monitor.Status(f.str(en.state)), Since: timeOf(en.since)}, e.cfg.StartedAt, e.cfg.Now())
+	if f.str(en.state) == string(monitor.Up) && st.Status == monitor.Up && f.x(en).open == nil && en.flags&(dirty|busy) == 0 {
+		f.queue.set(f.es, slot, nsOf(st.Next))
+		return
+	}
+	e.markDue(slot)
 }
 
-// asap is the due time of a service to evaluate at the next step, whatever its clock.
-var asap = time.Unix(1, 0).UTC()
+// asap is the due time (unix ns) of a service to evaluate at the next step, whatever
+// its clock.
+const asap = int64(time.Second)
 
-// markDue makes en due at the next step and wakes the loop.
-func (e *Engine) markDue(en *entry) {
-	en.dirty = true
-	e.queue.set(en, asap)
+// markDue makes slot due at the next step and wakes the loop.
+func (e *Engine) markDue(slot int32) {
+	e.f.es[slot].flags |= dirty
+	e.f.queue.set(e.f.es, slot, asap)
 	e.signal()
 }
 
@@ -296,28 +312,6 @@ func (e *Engine) signal() {
 	}
 }
 
-func (e *Engine) unlinkParents(en *entry) {
-	for _, p := range en.Parents {
-		e.children[p] = slices.DeleteFunc(e.children[p], func(c string) bool { return c == en.ID })
-		if len(e.children[p]) == 0 {
-			delete(e.children, p)
-		}
-	}
-}
-
-func (e *Engine) insertOrdered(en *entry) {
-	i, _ := slices.BinarySearchFunc(e.order, en, byListOrder)
-	e.order = slices.Insert(e.order, i, en)
-}
-
-// reorder moves en to its place after its group or serviceId changed.
-func (e *Engine) reorder(en *entry) {
-	if i := slices.Index(e.order, en); i >= 0 {
-		e.order = slices.Delete(e.order, i, i+1)
-	}
-	e.insertOrdered(en)
-}
-
 // Run evaluates services as they fall due until ctx ends.
 func (e *Engine) Run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
@@ -325,8 +319,8 @@ func (e *Engine) Run(ctx context.Context) {
 	for {
 		wait := time.Hour
 		e.mu.RLock()
-		if h := e.queue.head(); h != nil {
-			wait = h.due.Sub(e.cfg.Now())
+		if h := e.f.queue.head(); h != noSlot {
+			wait = timeOfNs(e.f.es[h].due).Sub(e.cfg.Now())
 		}
 		e.mu.RUnlock()
 		if wait <= 0 {
@@ -352,30 +346,38 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 }
 
+// dueBy reports whether the head of f's queue is due at now.
+func (f *roster) dueBy(now time.Time) (int32, bool) {
+	h := f.queue.head()
+	return h, h != noSlot && f.es[h].due <= nsOf(now)
+}
+
 // Step evaluates the services due at now (at most MaxBatch), commits their transitions
 // in one call to the Sink and applies them. It reports how many transitions it committed.
 func (e *Engine) Step(now time.Time) int {
 	e.stepMu.Lock()
 	defer e.stepMu.Unlock()
 	var ts []Transition
-	var done []*entry
+	var done []int32
 	e.mu.Lock()
+	f := e.f
 	for examined := 0; examined < e.cfg.MaxBatch; examined++ {
-		h := e.queue.head()
-		if h == nil || h.due.After(now) {
+		h, ok := f.dueBy(now)
+		if !ok {
 			break
 		}
-		e.queue.remove(h)
-		h.dirty = false
+		f.queue.remove(f.es, h)
+		en := &f.es[h]
+		en.flags &^= dirty
 		d := e.decide(h, now)
-		if d.Status == h.State {
-			h.Cause = d.Cause // a reported outage that goes quiet is down as stale
+		if string(d.Status) == f.str(en.state) {
+			en.cause = f.code(string(d.Cause)) // a reported outage that goes quiet is down as stale
 		}
 		if d.Idle() {
-			e.queue.set(h, d.Due)
+			f.queue.set(f.es, h, nsOf(d.Due))
 			continue
 		}
-		t := Transition{Service: h.Service, Decision: d}
+		t := Transition{Service: f.service(en), Decision: d}
 		if d.Open {
 			t.Incident = e.cfg.NewID(now)
 		}
@@ -384,12 +386,12 @@ func (e *Engine) Step(now time.Time) int {
 				if t.Names == nil {
 					t.Names = map[string]string{}
 				}
-				if en := e.svcs[dep]; en != nil {
-					t.Names[dep] = en.DisplayName()
+				if s, ok := f.byID.get(f.es, dep); ok {
+					t.Names[dep] = displayName(&f.es[s])
 				}
 			}
 		}
-		h.busy = true
+		en.flags |= busy
 		ts = append(ts, t)
 		done = append(done, h)
 	}
@@ -400,24 +402,33 @@ func (e *Engine) Step(now time.Time) int {
 	err := e.cfg.Sink.Commit(now, ts)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.f != f {
+		return 0 // a load replaced the fleet meanwhile
+	}
+	for i, s := range done {
+		en := &f.es[s]
+		en.flags &^= busy
+		switch {
+		case en.flags&gone != 0:
+			f.release(s) // removed meanwhile
+		case err != nil:
+			f.queue.set(f.es, s, nsOf(now.Add(e.cfg.RetryAfter)))
+		default:
+			e.apply(s, ts[i], now)
+		}
+	}
 	if err != nil {
 		e.cfg.Logger.Error("engine: commit transitions", "error", err, "services", len(ts))
-		for _, en := range done {
-			en.busy = false
-			if e.svcs[en.ID] == en {
-				e.queue.set(en, now.Add(e.cfg.RetryAfter))
-			}
-		}
 		return 0
 	}
-	for i, en := range done {
-		en.busy = false
-		if e.svcs[en.ID] != en {
-			continue // removed meanwhile
-		}
-		e.apply(en, ts[i], now)
-	}
 	return len(ts)
+}
+
+func displayName(en *entry) string {
+	if en.name != "" {
+		return en.name
+	}
+	return en.sid
 }
 
 // StepAll steps until nothing is due at now and reports how many transitions it
@@ -427,8 +438,7 @@ func (e *Engine) StepAll(now time.Time) int {
 	for {
 		total += e.Step(now)
 		e.mu.RLock()
-		h := e.queue.head()
-		more := h != nil && !h.due.After(now)
+		_, more := e.f.dueBy(now)
 		e.mu.RUnlock()
 		if !more {
 			return total
@@ -436,76 +446,83 @@ func (e *Engine) StepAll(now time.Time) int {
 	}
 }
 
-// apply moves en's committed state along by t, and schedules it again.
-func (e *Engine) apply(en *entry, t Transition, now time.Time) {
+// apply moves slot's committed state along by t, and schedules it again.
+func (e *Engine) apply(slot int32, t Transition, now time.Time) {
+	f := e.f
+	en := &f.es[slot]
 	d := t.Decision
 	if d.Changed {
-		e.counts[en.State]--
-		e.counts[d.Status]++
-		en.State, en.Since, en.Cause = d.Status, d.Since, d.Cause
-		for _, c := range e.children[en.ID] {
-			if ch := e.svcs[c]; ch != nil {
+		f.count(en.state, -1)
+		en.state, en.since, en.cause = f.code(string(d.Status)), msOf(d.Since), f.code(string(d.Cause))
+		f.count(en.state, 1)
+		for _, c := range f.children[en.id] {
+			if ch, ok := f.byID.get(f.es, c); ok {
 				e.markDue(ch) // a parent's change may hold back, or free, its dependents' alerts
 			}
 		}
 	}
+	x := f.ext(en)
 	cutoff := now.Add(-monitor.FlapWindow)
-	en.Changes = slices.DeleteFunc(en.Changes, func(at time.Time) bool { return !at.After(cutoff) })
+	x.changes = slices.DeleteFunc(x.changes, func(at time.Time) bool { return !at.After(cutoff) })
 	if d.Close != nil {
-		en.Open = nil
-		en.Changes = append(en.Changes, d.Since)
+		x.open = nil
+		x.changes = append(x.changes, d.Since)
 	}
 	if d.Open {
-		en.Open = &monitor.OpenIncident{ID: t.Incident, Status: d.Status, StartedAt: d.Since}
-		en.Changes = append(en.Changes, d.Since)
+		x.open = &monitor.OpenIncident{ID: t.Incident, Status: d.Status, StartedAt: d.Since}
+		x.changes = append(x.changes, d.Since)
 		if d.AlertNew {
-			en.Open.AlertedAt = now
+			x.open.AlertedAt = now
 		}
 	}
-	if d.AlertOpen && en.Open != nil {
-		en.Open.AlertedAt = now
+	if d.AlertOpen && x.open != nil {
+		x.open.AlertedAt = now
 	}
-	if d.Remind && en.Open != nil {
-		en.Open.RemindedAt = now
+	if d.Remind && x.open != nil {
+		x.open.RemindedAt = now
 	}
 	for _, n := range d.Notices {
 		switch {
 		case n.Event == monitor.EventFlapping:
-			en.FlapNoticeAt = now
-		case (n.Event == monitor.EventDown || n.Event == monitor.EventDegraded) && en.Open != nil:
+			x.flapNoticeAt = now
+		case (n.Event == monitor.EventDown || n.Event == monitor.EventDegraded) && x.open != nil:
 			for _, c := range n.Channels {
-				if !slices.Contains(en.Open.Alerted, c) {
-					en.Open.Alerted = append(en.Open.Alerted, c)
+				if !slices.Contains(x.open.Alerted, c) {
+					x.open.Alerted = append(x.open.Alerted, c)
 				}
 			}
 		}
 	}
-	if en.dirty {
-		e.queue.set(en, asap) // a beat or an edit came in while this was committed
+	f.trim(en)
+	if en.flags&dirty != 0 {
+		f.queue.set(f.es, slot, asap) // a beat or an edit came in while this was committed
 		return
 	}
-	e.queue.set(en, d.Due)
+	f.queue.set(f.es, slot, nsOf(d.Due))
 }
 
 // maxNeighbourhood bounds the services one decision looks at through dependencies.
 const maxNeighbourhood = 1000
 
-// decide runs the rules for en at now, with the services it depends on, and those that
+// decide runs the rules for slot at now, with the services it depends on, and those that
 // depend on it, as the rules need them to hold back and fold alerts.
-func (e *Engine) decide(en *entry, now time.Time) monitor.Decision {
+func (e *Engine) decide(slot int32, now time.Time) monitor.Decision {
+	f := e.f
+	en := &f.es[slot]
 	in := monitor.AlertInput{Now: now, StartedAt: e.cfg.StartedAt, FlapLimit: e.cfg.FlapLimit, Subscribers: e.subs, Windows: e.wins}
 	in.Services = append(in.Services, e.alertService(en, now))
-	if len(en.Parents) > 0 || len(e.children[en.ID]) > 0 {
-		seen := map[string]bool{en.ID: true}
-		queue := []string{en.ID}
+	if len(f.x(en).parents) > 0 || len(f.children[en.id]) > 0 {
+		seen := map[string]bool{en.id: true}
+		queue := []string{en.id}
 		for len(queue) > 0 && len(in.Services) < maxNeighbourhood {
-			cur := e.svcs[queue[0]]
+			cs, _ := f.byID.get(f.es, queue[0])
+			cur := &f.es[cs]
 			queue = queue[1:]
-			for _, next := range slices.Concat(cur.Parents, e.children[cur.ID]) {
-				if nb := e.svcs[next]; nb != nil && !seen[next] {
+			for _, next := range slices.Concat(f.x(cur).parents, f.children[cur.id]) {
+				if nb, ok := f.byID.get(f.es, next); ok && !seen[next] {
 					seen[next] = true
 					queue = append(queue, next)
-					in.Services = append(in.Services, e.alertService(nb, now))
+					in.Services = append(in.Services, e.alertService(&f.es[nb], now))
 				}
 			}
 		}
@@ -514,15 +531,17 @@ func (e *Engine) decide(en *entry, now time.Time) monitor.Decision {
 }
 
 func (e *Engine) alertService(en *entry, now time.Time) monitor.AlertService {
+	f := e.f
+	x := f.x(en)
 	cutoff := now.Add(-monitor.FlapWindow)
 	changes := 0
-	for _, at := range en.Changes {
+	for _, at := range x.changes {
 		if at.After(cutoff) {
 			changes++
 		}
 	}
-	return monitor.AlertService{ID: en.ID, Service: en.Model, PausedUntil: en.Model.PausedUntil, Prev: en.State, PrevSince: en.Since,
-		Open: en.Open, Parents: en.Parents, Reminder: en.Reminder, Changes: changes, FlapNoticeAt: en.FlapNoticeAt}
+	return monitor.AlertService{ID: en.id, Service: f.model(en), PausedUntil: x.pausedUntil, Prev: monitor.Status(f.str(en.state)),
+		PrevSince: timeOf(en.since), Open: x.open, Parents: x.parents, Reminder: x.reminder, Changes: changes, FlapNoticeAt: x.flapNoticeAt}
 }
 
 // View is a service as readers see it: the committed state, and when it is next due.
@@ -548,26 +567,16 @@ func (v View) DisplayName() string {
 	return v.ServiceID
 }
 
-func (en *entry) view() View {
-	v := View{ID: en.ID, ServiceID: en.ServiceID, Name: en.Name, Group: en.Group, Model: en.Model, LastMessage: en.LastMessage,
-		State: en.State, Cause: en.Cause, Since: en.Since, Due: en.due}
-	if en.Open != nil {
-		o := *en.Open
-		o.Alerted = slices.Clone(o.Alerted)
-		v.Open = &o
-	}
-	return v
-}
-
 // Get is the service whose serviceId is sid.
 func (e *Engine) Get(sid string) (View, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	en, ok := e.bySID[sid]
+	f := e.f
+	s, ok := f.bySID.get(f.es, sid)
 	if !ok {
 		return View{}, false
 	}
-	return en.view(), true
+	return f.view(&f.es[s]), true
 }
 
 // Each calls fn for every service in list order (group, then serviceId) until fn returns
@@ -575,8 +584,9 @@ func (e *Engine) Get(sid string) (View, bool) {
 func (e *Engine) Each(fn func(View) bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	for _, en := range e.order {
-		if !fn(en.view()) {
+	f := e.f
+	for _, s := range f.order {
+		if !fn(f.view(&f.es[s])) {
 			return
 		}
 	}
@@ -586,6 +596,12 @@ func (e *Engine) Each(fn func(View) bool) {
 type Cursor struct {
 	group, serviceID string
 	set              bool
+}
+
+// cursorCmp orders slot s against cursor c in list order.
+func (f *roster) cursorCmp(s int32, c Cursor) int {
+	en := &f.es[s]
+	return cmp.Or(cmp.Compare(f.group(en), c.group), cmp.Compare(en.sid, c.serviceID))
 }
 
 // scanChunk bounds how many services one call to Scan looks at under the read lock, so
@@ -599,35 +615,36 @@ const scanChunk = 4096
 func (e *Engine) Scan(c Cursor, n int, match func(*View) bool) (out []View, next Cursor, done bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	f := e.f
 	i := 0
 	if c.set {
-		i, _ = slices.BinarySearchFunc(e.order, c, func(en *entry, c Cursor) int {
-			return cmp.Or(cmp.Compare(en.Group, c.group), cmp.Compare(en.ServiceID, c.serviceID))
-		})
-		if i < len(e.order) && e.order[i].Group == c.group && e.order[i].ServiceID == c.serviceID {
+		var found bool
+		i, found = slices.BinarySearchFunc(f.order, c, f.cursorCmp)
+		if found {
 			i++
 		}
 	}
 	next = c
-	for looked := 0; i < len(e.order) && looked < scanChunk && len(out) < n; i, looked = i+1, looked+1 {
-		en := e.order[i]
-		next = Cursor{group: en.Group, serviceID: en.ServiceID, set: true}
-		v := en.view()
+	for looked := 0; i < len(f.order) && looked < scanChunk && len(out) < n; i, looked = i+1, looked+1 {
+		en := &f.es[f.order[i]]
+		next = Cursor{group: f.group(en), serviceID: en.sid, set: true}
+		v := f.view(en)
 		if match == nil || match(&v) {
 			out = append(out, v)
 		}
 	}
-	return out, next, i >= len(e.order)
+	return out, next, i >= len(f.order)
 }
 
 // Counts is how many services are in each committed state.
 func (e *Engine) Counts() map[monitor.Status]int {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	out := make(map[monitor.Status]int, len(e.counts))
-	for st, n := range e.counts {
+	f := e.f
+	out := map[monitor.Status]int{}
+	for c, n := range f.counts {
 		if n > 0 {
-			out[st] = n
+			out[monitor.Status(f.str(uint16(c)))] = n
 		}
 	}
 	return out
@@ -637,5 +654,5 @@ func (e *Engine) Counts() map[monitor.Status]int {
 func (e *Engine) Len() int {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return len(e.svcs)
+	return e.f.byID.n
 }

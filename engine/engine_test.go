@@ -346,21 +346,21 @@ func TestEngineIdleCostDoesNotGrowWithTheFleet(t *testing.T) {
 	e.Load(svcs, everyone, nil)
 	for e.Step(c.Now()) > 0 {
 	}
-	for e.queue.head() != nil && !e.queue.head().due.After(c.Now()) {
+	for _, due := e.f.dueBy(c.Now()); due; _, due = e.f.dueBy(c.Now()) {
 		e.Step(c.Now())
 	}
-	head := e.queue.head()
-	if want := t0.Add(-49_999*time.Millisecond + 2*time.Minute + time.Nanosecond); !head.due.Equal(want) {
-		t.Fatalf("first due %s, want the oldest beat's interval %s", head.due, want)
+	head := timeOfNs(e.f.es[e.f.queue.head()].due)
+	if want := t0.Add(-49_999*time.Millisecond + 2*time.Minute + time.Nanosecond); !head.Equal(want) {
+		t.Fatalf("first due %s, want the oldest beat's interval %s", head, want)
 	}
 	if s.calls != 0 {
 		t.Fatalf("%d commits for a fleet that is all up", s.calls)
 	}
 	// Ten seconds on, nothing is due yet: a step touches no service.
 	c.Set(t0.Add(10 * time.Second))
-	before := len(e.queue)
+	before := e.f.queue.size()
 	e.Step(c.Now())
-	if len(e.queue) != before || s.calls != 0 {
-		t.Errorf("a step with nothing due changed the queue (%d -> %d) or committed (%d)", before, len(e.queue), s.calls)
+	if e.f.queue.size() != before || s.calls != 0 {
+		t.Errorf("a step with nothing due changed the queue (%d -> %d) or committed (%d)", before, e.f.queue.size(), s.calls)
 	}
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"cmp"
 	"slices"
 	"sort"
 
@@ -16,9 +15,9 @@ type Match func(serviceID, name, group string) bool
 // narrowed by match (a search).
 func (e *Engine) CountMatching(match Match) map[monitor.Status]int {
 	out := map[monitor.Status]int{}
-	e.walk(func(en *entry) bool {
-		if match == nil || match(en.ServiceID, en.Name, en.Group) {
-			out[en.State]++
+	e.walk(func(f *roster, en *entry) bool {
+		if match == nil || match(en.sid, en.name, f.group(en)) {
+			out[monitor.Status(f.str(en.state))]++
 		}
 		return true
 	})
@@ -53,19 +52,19 @@ func (e *Engine) Page(states []monitor.Status, counts map[monitor.Status]int, ma
 	if left == 0 {
 		return nil
 	}
-	e.walk(func(en *entry) bool {
+	e.walk(func(f *roster, en *entry) bool {
 		var sh *share
 		for _, s := range shares {
-			if s.st == en.State {
+			if string(s.st) == f.str(en.state) {
 				sh = s
 				break
 			}
 		}
-		if sh == nil || sh.seen >= sh.to || (match != nil && !match(en.ServiceID, en.Name, en.Group)) {
+		if sh == nil || sh.seen >= sh.to || (match != nil && !match(en.sid, en.name, f.group(en))) {
 			return true
 		}
 		if sh.seen >= sh.from {
-			sh.out = append(sh.out, en.view())
+			sh.out = append(sh.out, f.view(en))
 		}
 		sh.seen++
 		if sh.seen == sh.to {
@@ -84,30 +83,29 @@ func (e *Engine) Page(states []monitor.Status, counts map[monitor.Status]int, ma
 // serviceId, then those without a group by serviceId) until fn returns false. Like
 // Scan, it holds the read lock for at most scanChunk services at a time and follows a
 // list changed meanwhile by its keys, so nothing is visited twice.
-func (e *Engine) walk(fn func(*entry) bool) {
+func (e *Engine) walk(fn func(*roster, *entry) bool) {
 	var last Cursor
 	for phase := 0; phase < 2; {
 		e.mu.RLock()
-		// "" sorts first: the services without a group are e.order[:k].
-		k := sort.Search(len(e.order), func(i int) bool { return e.order[i].Group != "" })
-		lo, hi := k, len(e.order)
+		f := e.f
+		// "" sorts first: the services without a group are f.order[:k].
+		k := sort.Search(len(f.order), func(i int) bool { return f.group(&f.es[f.order[i]]) != "" })
+		lo, hi := k, len(f.order)
 		if phase == 1 {
 			lo, hi = 0, k
 		}
 		i := lo
 		if last.set {
-			j, found := slices.BinarySearchFunc(e.order, last, func(en *entry, c Cursor) int {
-				return cmp.Or(cmp.Compare(en.Group, c.group), cmp.Compare(en.ServiceID, c.serviceID))
-			})
+			j, found := slices.BinarySearchFunc(f.order, last, f.cursorCmp)
 			if found {
 				j++
 			}
 			i = min(max(j, lo), hi)
 		}
 		for looked := 0; i < hi && looked < scanChunk; i, looked = i+1, looked+1 {
-			en := e.order[i]
-			last = Cursor{group: en.Group, serviceID: en.ServiceID, set: true}
-			if !fn(en) {
+			en := &f.es[f.order[i]]
+			last = Cursor{group: f.group(en), serviceID: en.sid, set: true}
+			if !fn(f, en) {
 				e.mu.RUnlock()
 				return
 			}

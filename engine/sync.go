@@ -41,13 +41,14 @@ func (e *Engine) changed(svcs []Service, added, changed *int) []Service {
 	var put []Service
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	f := e.f
 	for _, s := range svcs {
-		en, ok := e.svcs[s.ID]
+		slot, ok := f.byID.get(f.es, s.ID)
 		switch {
 		case !ok:
 			*added++
 			put = append(put, s)
-		case !settingsOf(en.Service).equal(settingsOf(s)):
+		case !settingsOf(f.service(&f.es[slot])).equal(settingsOf(s)):
 			*changed++
 			put = append(put, s)
 		}
@@ -68,8 +69,8 @@ func (e *Engine) Sync(svcs []Service) (added, changed, removed int) {
 	}
 	e.mu.RLock()
 	var gone []string
-	for id := range e.svcs {
-		if !keep[id] {
+	for _, slot := range e.f.order {
+		if id := e.f.es[slot].id; !keep[id] {
 			gone = append(gone, id)
 		}
 	}

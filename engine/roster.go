@@ -1,0 +1,322 @@
+package engine
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+)
+
+// entry is one service as the engine keeps it, compacted: a million of them are one
+// slice of fixed-size values, found through indexes of 4-byte slots. Times are unix
+// milliseconds (the precision the store keeps), states and causes are codes into the
+// roster's table of them, the group an index into its table of groups, and what few
+// services have (dependencies, an open incident, recent changes, a timed pause, a
+// reminder) hangs off x, nil for most.
+type entry struct {
+	id, sid, name, msg    string
+	x                     *extra
+	lastSeen, since, due  int64 // unix ms, due unix ns; noTime when zero
+	interval, threshold   time.Duration
+	group                 uint32 // in roster.groups
+	pos                   int32  // place in the due queue; noSlot when not queued
+	state, cause, lastSta uint16 // in roster.codes
+	flags                 uint8
+}
+
+// entry flags.
+const (
+	paused uint8 = 1 << iota // paused indefinitely
+	busy                     // its transition is being committed
+	dirty                    // a beat or an edit arrived since it was last evaluated
+	gone                     // removed while busy: the slot is freed when the commit returns
+)
+
+// extra holds what few services have.
+type extra struct {
+	parents      []string // record ids of the services this one depends on
+	open         *monitor.OpenIncident
+	changes      []time.Time
+	flapNoticeAt time.Time
+	pausedUntil  time.Time
+	reminder     time.Duration
+}
+
+func (x *extra) empty() bool {
+	return len(x.parents) == 0 && x.open == nil && len(x.changes) == 0 && x.flapNoticeAt.IsZero() &&
+		x.pausedUntil.IsZero() && x.reminder == 0
+}
+
+// noTime is a zero time.Time in an entry.
+const noTime = math.MinInt64
+
+// msOf is t in unix ms, rounded down (the precision the store keeps).
+func msOf(t time.Time) int64 {
+	if t.IsZero() {
+		return noTime
+	}
+	return t.UnixMilli()
+}
+
+// Deadlines are kept to the nanosecond (a deadline is "just past" an instant); the
+// range of an int64 of nanoseconds (1678 to 2262) clamps what lies beyond it.
+var (
+	firstNano = time.Unix(0, math.MinInt64+1)
+	lastNano  = time.Unix(0, math.MaxInt64)
+)
+
+// nsOf is t in unix ns, clamped to the range an int64 holds.
+func nsOf(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return noTime
+	case t.Before(firstNano):
+		return math.MinInt64 + 1
+	case t.After(lastNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func timeOfNs(ns int64) time.Time {
+	if ns == noTime {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+func timeOf(ms int64) time.Time {
+	if ms == noTime {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// table interns the few distinct strings many services share (states, causes, groups).
+// It only grows: the strings it holds are bounded by the distinct values ever seen.
+type table struct {
+	ids  map[string]uint32
+	strs []string
+}
+
+func newTable(seed ...string) table {
+	t := table{ids: map[string]uint32{}}
+	for _, s := range seed {
+		t.code(s)
+	}
+	return t
+}
+
+func (t *table) code(s string) uint32 {
+	if c, ok := t.ids[s]; ok {
+		return c
+	}
+	c := uint32(len(t.strs))
+	t.strs = append(t.strs, s)
+	t.ids[s] = c
+	return c
+}
+
+// maxCodes bounds the codes of states, causes and reported statuses (a uint16 each);
+// the values are a handful, so only a corrupt store could reach it.
+const maxCodes = math.MaxUint16
+
+// roster is every service the engine holds, with its indexes and queue.
+type roster struct {
+	es       []entry
+	free     []int32 // slots of removed services, reused first
+	byID     index
+	bySID    index
+	order    []int32 // by group, then serviceId: the order every list shows
+	queue    dueQueue
+	counts   []int // by state code
+	codes    table // states, causes and reported statuses
+	groups   table
+	children map[string][]string
+}
+
+func newRoster(sizeHint int) *roster {
+	f := &roster{es: make([]entry, 0, sizeHint), byID: newIndex(false, sizeHint), bySID: newIndex(true, sizeHint),
+		order: make([]int32, 0, sizeHint), queue: dueQueue{h: make([]int32, 0, sizeHint)}, children: map[string][]string{},
+		codes: newTable("", string(monitor.Unknown), string(monitor.Up), string(monitor.Late), string(monitor.Degraded),
+			string(monitor.Down), string(monitor.Paused), string(monitor.CauseStale), string(monitor.CauseReported)),
+		groups: newTable("")}
+	return f
+}
+
+func (f *roster) code(s string) uint16 {
+	if len(f.codes.strs) >= maxCodes {
+		if c, ok := f.codes.ids[s]; ok {
+			return uint16(c)
+		}
+		return 0
+	}
+	return uint16(f.codes.code(s))
+}
+
+func (f *roster) str(c uint16) string { return f.codes.strs[c] }
+
+func (f *roster) group(en *entry) string { return f.groups.strs[en.group] }
+
+func (f *roster) count(state uint16, by int) {
+	for int(state) >= len(f.counts) {
+		f.counts = append(f.counts, 0)
+	}
+	f.counts[state] += by
+}
+
+// alloc is a free slot.
+func (f *roster) alloc() int32 {
+	if n := len(f.free); n > 0 {
+		s := f.free[n-1]
+		f.free = f.free[:n-1]
+		return s
+	}
+	f.es = append(f.es, entry{})
+	return int32(len(f.es) - 1)
+}
+
+// release frees slot s for the next new service.
+func (f *roster) release(s int32) {
+	f.es[s] = entry{pos: noSlot}
+	f.free = append(f.free, s)
+}
+
+// fill sets everything of slot s from v.
+func (f *roster) fill(s int32, v Service) {
+	en := &f.es[s]
+	*en = entry{id: v.ID, msg: v.LastMessage, lastSeen: msOf(v.Model.LastSeen), since: msOf(v.Since), due: noTime,
+		pos: noSlot, state: f.code(string(v.State)), cause: f.code(string(v.Cause)), lastSta: f.code(v.Model.LastStatus)}
+	f.settle(en, v)
+	x := f.ext(en)
+	x.open, x.changes, x.flapNoticeAt = v.Open, v.Changes, v.FlapNoticeAt
+	f.trim(en)
+}
+
+// settle sets the settings of en from v: what a person edits.
+func (f *roster) settle(en *entry, v Service) {
+	en.sid, en.name, en.group = v.ServiceID, v.Name, f.groups.code(v.Group)
+	en.interval, en.threshold = v.Model.Interval, v.Model.Threshold
+	en.flags &^= paused
+	if v.Model.Paused {
+		en.flags |= paused
+	}
+	x := f.ext(en)
+	x.parents, x.pausedUntil, x.reminder = v.Parents, v.Model.PausedUntil, v.Reminder
+	f.trim(en)
+}
+
+func (f *roster) ext(en *entry) *extra {
+	if en.x == nil {
+		en.x = &extra{}
+	}
+	return en.x
+}
+
+// trim drops en's extra when nothing is in it.
+func (f *roster) trim(en *entry) {
+	if en.x != nil && en.x.empty() {
+		en.x = nil
+	}
+}
+
+func (f *roster) x(en *entry) *extra {
+	if en.x == nil {
+		return &noExtra
+	}
+	return en.x
+}
+
+// noExtra is what a service without extra reads; it is never written.
+var noExtra extra
+
+func (f *roster) model(en *entry) monitor.Service {
+	return monitor.Service{LastSeen: timeOf(en.lastSeen), LastStatus: f.str(en.lastSta), Interval: en.interval,
+		Threshold: en.threshold, Paused: en.flags&paused != 0, PausedUntil: f.x(en).pausedUntil}
+}
+
+// service is en as a Service.
+func (f *roster) service(en *entry) Service {
+	x := f.x(en)
+	return Service{ID: en.id, ServiceID: en.sid, Name: en.name, Group: f.group(en), Model: f.model(en), LastMessage: en.msg,
+		Reminder: x.reminder, Parents: x.parents, State: monitor.Status(f.str(en.state)), Cause: monitor.Cause(f.str(en.cause)),
+		Since: timeOf(en.since), Open: x.open, Changes: slices.Clone(x.changes), FlapNoticeAt: x.flapNoticeAt}
+}
+
+func (f *roster) view(en *entry) View {
+	v := View{ID: en.id, ServiceID: en.sid, Name: en.name, Group: f.group(en), Model: f.model(en), LastMessage: en.msg,
+		State: monitor.Status(f.str(en.state)), Cause: monitor.Cause(f.str(en.cause)), Since: timeOf(en.since), Due: timeOfNs(en.due)}
+	if o := f.x(en).open; o != nil {
+		c := *o
+		c.Alerted = slices.Clone(o.Alerted)
+		v.Open = &c
+	}
+	return v
+}
+
+func (f *roster) listCmp(a, b int32) int {
+	x, y := &f.es[a], &f.es[b]
+	return cmp.Or(cmp.Compare(f.group(x), f.group(y)), cmp.Compare(x.sid, y.sid))
+}
+
+// orderAt is the place of slot s in order: the first place at or after its keys that
+// holds it (two services briefly sharing a serviceId share keys).
+func (f *roster) orderAt(s int32) int {
+	i, _ := slices.BinarySearchFunc(f.order, s, f.listCmp)
+	for ; i < len(f.order) && f.listCmp(f.order[i], s) == 0; i++ {
+		if f.order[i] == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func (f *roster) insertOrdered(s int32) {
+	i, _ := slices.BinarySearchFunc(f.order, s, f.listCmp)
+	f.order = slices.Insert(f.order, i, s)
+}
+
+func (f *roster) unorder(s int32) {
+	if i := f.orderAt(s); i >= 0 {
+		f.order = slices.Delete(f.order, i, i+1)
+	}
+}
+
+func (f *roster) linkParents(en *entry) {
+	for _, p := range f.x(en).parents {
+		f.children[p] = append(f.children[p], en.id)
+	}
+}
+
+func (f *roster) unlinkParents(en *entry) {
+	for _, p := range f.x(en).parents {
+		f.children[p] = slices.DeleteFunc(f.children[p], func(c string) bool { return c == en.id })
+		if len(f.children[p]) == 0 {
+			delete(f.children, p)
+		}
+	}
+}
+
+// add puts v in a new slot, or over the slot of its record id, without placing it in
+// order or the queue.
+func (f *roster) add(v Service) int32 {
+	s, ok := f.byID.get(f.es, v.ID)
+	if ok {
+		en := &f.es[s]
+		f.unlinkParents(en)
+		f.bySID.del(f.es, s)
+		f.count(en.state, -1)
+	} else {
+		s = f.alloc()
+	}
+	f.fill(s, v)
+	if !ok {
+		f.byID.put(f.es, s)
+	}
+	f.bySID.put(f.es, s)
+	f.count(f.es[s].state, 1)
+	f.linkParents(&f.es[s])
+	return s
+}
