@@ -86,15 +86,30 @@ type ServiceKey struct {
 
 // ReplaceServices swaps in a whole new set of services at once.
 func (r *Registry) ReplaceServices(list []ServiceKey) {
-	services := make(map[string]*Service, len(list))
-	byRecord := make(map[string]string, len(list))
-	for _, k := range list {
+	r.ReplaceServicesFrom(len(list), func(add func(ServiceKey)) error {
+		for _, k := range list {
+			add(k)
+		}
+		return nil
+	})
+}
+
+// ReplaceServicesFrom replaces every service with those each hands to add, row by row as
+// they are read (sizeHint sizes the maps). On an error the registry is left as it was.
+func (r *Registry) ReplaceServicesFrom(sizeHint int, each func(add func(ServiceKey)) error) error {
+	services := make(map[string]*Service, sizeHint)
+	byRecord := make(map[string]string, sizeHint)
+	err := each(func(k ServiceKey) {
 		services[k.ServiceID] = newService(k.RecordID, k.ServiceID, k.Key)
 		byRecord[k.RecordID] = k.ServiceID
+	})
+	if err != nil {
+		return err
 	}
 	r.mu.Lock()
 	r.services, r.byRecord = services, byRecord
 	r.mu.Unlock()
+	return nil
 }
 
 // DeleteService forgets a service.

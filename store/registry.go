@@ -14,6 +14,9 @@ const (
 	// what another process wrote since the last poll. After, not at: an import stamps
 	// every row it writes with one time, which a poll must not read again and again.
 	SQLServiceKeysSince = SQLServiceKeys + " WHERE updated > {:since}"
+	// SQLServiceCountHint is about the number of services, from the table's b-tree edge
+	// rather than a count of every row: enough to size the maps that hold them.
+	SQLServiceCountHint = "SELECT IFNULL(MAX(rowid), 0) FROM services"
 	SQLAPIKeys          = "SELECT id, [[key]], services, scopes, disabled FROM api_keys"
 	// SQLRegistryVersion changes whenever a service or api key is created, changed or
 	// deleted, by this process or another one: the newest `updated` of each table (both
@@ -37,28 +40,52 @@ const (
 
 // LoadServiceKeys reads every service's key.
 func LoadServiceKeys(db dbx.Builder) ([]ingest.ServiceKey, error) {
-	return loadServiceKeys(db.NewQuery(SQLServiceKeys))
+	var list []ingest.ServiceKey
+	err := EachServiceKey(db, func(k ingest.ServiceKey) { list = append(list, k) })
+	return list, err
+}
+
+// EachServiceKey streams every service's key to fn, row by row: a fleet of a million is
+// not held twice (rows, then the registry) at start-up, and no reflection runs per row.
+func EachServiceKey(db dbx.Builder, fn func(ingest.ServiceKey)) error {
+	return eachServiceKey(db.NewQuery(SQLServiceKeys), fn)
 }
 
 // LoadServiceKeysSince reads the keys of the services saved after since.
 func LoadServiceKeysSince(db dbx.Builder, since string) ([]ingest.ServiceKey, error) {
-	return loadServiceKeys(db.NewQuery(SQLServiceKeysSince).Bind(dbx.Params{"since": since}))
+	var list []ingest.ServiceKey
+	err := eachServiceKey(db.NewQuery(SQLServiceKeysSince).Bind(dbx.Params{"since": since}),
+		func(k ingest.ServiceKey) { list = append(list, k) })
+	return list, err
 }
 
-func loadServiceKeys(q *dbx.Query) ([]ingest.ServiceKey, error) {
-	var svcs []struct {
-		ID        string `db:"id"`
-		ServiceID string `db:"serviceId"`
-		APIKey    string `db:"apiKey"`
+func eachServiceKey(q *dbx.Query, fn func(ingest.ServiceKey)) error {
+	rows, err := q.Rows()
+	if err != nil {
+		return fmt.Errorf("store: load service keys: %w", err)
 	}
-	if err := q.All(&svcs); err != nil {
-		return nil, fmt.Errorf("store: load service keys: %w", err)
+	defer rows.Close() //nolint:errcheck // rows.Err below reports what matters
+	for rows.Next() {
+		var k ingest.ServiceKey
+		if err := rows.Scan(&k.RecordID, &k.ServiceID, &k.Key); err != nil {
+			return fmt.Errorf("store: load service keys: %w", err)
+		}
+		fn(k)
 	}
-	list := make([]ingest.ServiceKey, len(svcs))
-	for i, r := range svcs {
-		list[i] = ingest.ServiceKey{RecordID: r.ID, ServiceID: r.ServiceID, Key: r.APIKey}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: load service keys: %w", err)
 	}
-	return list, nil
+	return nil
+}
+
+// ServiceCountHint is about how many services there are (at least as many as exist
+// unless rows were deleted); it sizes the registry's maps before a full load.
+func ServiceCountHint(db dbx.Builder) (int, error) {
+	var n int
+	if err := db.NewQuery(SQLServiceCountHint).Row(&n); err != nil {
+		return 0, fmt.Errorf("store: count services: %w", err)
+	}
+	return min(n, 4_000_000), nil // rowids left by deletions must not size a huge map
 }
 
 // LoadAPIKeys reads every api key (there are few).
