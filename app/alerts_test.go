@@ -228,10 +228,8 @@ func TestAlertRestartGrace(t *testing.T) {
 	// Both beat, then the monitor was down for an hour.
 	setSeen(t, h, "beating", t0.Add(-time.Hour), "up")
 	setSeen(t, h, "dead", t0.Add(-time.Hour), "up")
-	for _, id := range []string{beating.Id, dead.Id} {
-		if _, err := h.app.DB().NewQuery("UPDATE services SET status = 'up' WHERE id = {:id}").Bind(dbx.Params{"id": id}).Execute(); err != nil {
-			t.Fatal(err)
-		}
+	for _, svc := range []*core.Record{beating, dead} {
+		setState(t, h.app.DB(), svc.GetString("serviceId"), dbx.Params{"status": "up"})
 	}
 	h.s.alerts.StartedAt = t0
 	if err := h.s.alerts.LoadEngine(); err != nil { // the restart: the engine is rebuilt from what is stored

@@ -23,7 +23,7 @@ var benchNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 func seedServices(t testing.TB, app core.App, n int, now time.Time) {
 	t.Helper()
 	groups := []string{"payments", "search", "billing", "auth", "notifications", "storage", "ingest", "reports", "web", "mobile-api", "cron", "internal"}
-	svcs := make([][]any, 0, n)
+	svcs, states := make([][]any, 0, n), make([][]any, 0, n)
 	var incs [][]any
 	for i := range n {
 		id := fmt.Sprintf("svc%012d", i)
@@ -33,8 +33,8 @@ func seedServices(t testing.TB, app core.App, n int, now time.Time) {
 		}
 		g := groups[i%len(groups)]
 		svcs = append(svcs, []any{id, fmt.Sprintf("%s-%04d", g, i), fmt.Sprintf("%s worker %d", g, i), g, fmt.Sprintf("key%037d", i),
-			120, 300, false, store.DBDate(seen), "up", "processed 1,284 jobs in 2.1s", "up",
-			store.DBDate(now.AddDate(0, 0, -30)), store.DBDate(now.AddDate(0, -6, 0)), store.DBDate(now.AddDate(0, -6, 0))})
+			120, 300, false, store.DBDate(now.AddDate(0, -6, 0)), store.DBDate(now.AddDate(0, -6, 0))})
+		states = append(states, []any{id, id, store.DBDate(seen), "up", "processed 1,284 jobs in 2.1s", "up", store.DBDate(now.AddDate(0, 0, -30))})
 		if i%10 == 4 {
 			for k := 1; k <= 3; k++ {
 				start := now.AddDate(0, 0, -(i%80 + k*7))
@@ -44,7 +44,10 @@ func seedServices(t testing.TB, app core.App, n int, now time.Time) {
 		}
 	}
 	err := store.InsertRows(app.DB(), "services", []string{"id", "serviceId", "name", "group", "apiKey", "interval", "stalenessThreshold", "paused",
-		"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt", "created", "updated"}, svcs)
+		"created", "updated"}, svcs)
+	if err == nil {
+		err = store.InsertRows(app.DB(), "service_states", []string{"id", "service", "lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt"}, states)
+	}
 	if err == nil {
 		err = store.InsertRows(app.DB(), "incidents", []string{"id", "service", "status", "cause", "startedAt", "endedAt", "created", "updated"}, incs)
 	}

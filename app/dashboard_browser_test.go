@@ -298,17 +298,13 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 		h.service(d.id, "k-"+d.id, map[string]any{"name": d.name, "group": d.group, "paused": d.paused})
 		h.setCreated(d.id, now.AddDate(0, 0, -120))
 		if d.seen > 0 {
-			_, err := h.app.DB().NewQuery("UPDATE services SET lastSeen = {:at}, lastStatus = {:st}, lastMessage = {:msg} WHERE serviceId = {:sid}").
-				Bind(dbx.Params{"at": store.DBDate(now.Add(-d.seen)), "st": d.last, "msg": d.message, "sid": d.id}).Execute()
-			if err != nil {
-				t.Fatal(err)
-			}
+			setState(t, h.app.DB(), d.id, dbx.Params{"lastSeen": store.DBDate(now.Add(-d.seen)), "lastStatus": d.last, "lastMessage": d.message})
 		}
 	}
 	h.setCreated("legacy-ftp", now.AddDate(0, 0, -2))
 	h.setCreated("report-builder", now.AddDate(0, 0, -35))
 	// Those heard from have been since they were created: uptime counts from firstSeen.
-	if _, err := h.app.DB().NewQuery("UPDATE services SET firstSeen = created WHERE lastSeen != ''").Execute(); err != nil {
+	if _, err := h.app.DB().NewQuery("UPDATE service_states SET firstSeen = (SELECT created FROM services s WHERE s.id = service_states.id) WHERE lastSeen != ''").Execute(); err != nil {
 		t.Fatal(err)
 	}
 	h.s.alerts.StartedAt = now.AddDate(0, 0, -1) // the monitor has run all along: no restart grace

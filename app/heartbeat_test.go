@@ -113,7 +113,7 @@ func TestHeartbeatStoresWhatWasSent(t *testing.T) {
 	if want := strings.NewReplacer("T", " ").Replace(reply.Timestamp); row.Created != want {
 		t.Errorf("created %q, want the acknowledged timestamp %q", row.Created, want)
 	}
-	rec, err := h.app.FindRecordById("services", svc.Id)
+	rec, err := h.app.FindRecordById("service_states", svc.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,8 +308,8 @@ func TestAdminEditsApplyWithoutRestart(t *testing.T) {
 	}
 }
 
-// TestAdminSaveKeepsServerFields: the admin UI posts back the lastSeen it loaded; a
-// newer beat must not be overwritten by it.
+// TestAdminSaveKeepsServerFields: the admin UI posts back the settings it loaded; a
+// newer beat's lastSeen, kept in service_states, is not touched by that save.
 func TestAdminSaveKeepsServerFields(t *testing.T) {
 	h := newHarness(t)
 	svc := h.service("web-1", "k1", nil)
@@ -322,16 +322,20 @@ func TestAdminSaveKeepsServerFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh, _ := h.app.FindRecordById("services", svc.Id)
-	if fresh.GetDateTime("lastSeen").IsZero() || fresh.GetString("lastStatus") != "up" || fresh.GetString("name") != "Web One" {
-		t.Errorf("after an admin save: lastSeen %q lastStatus %q name %q", fresh.GetDateTime("lastSeen"), fresh.GetString("lastStatus"), fresh.GetString("name"))
+	state, err := h.app.FindRecordById("service_states", svc.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state.GetDateTime("lastSeen").IsZero() || state.GetString("lastStatus") != "up" || fresh.GetString("name") != "Web One" {
+		t.Errorf("after an admin save: lastSeen %q lastStatus %q name %q", state.GetDateTime("lastSeen"), state.GetString("lastStatus"), fresh.GetString("name"))
 	}
 }
 
 func TestServiceDefaults(t *testing.T) {
 	h := newHarness(t)
 	svc := h.service("web-1", "", nil)
-	if len(svc.GetString("apiKey")) != 40 || svc.GetInt("interval") != 120 || svc.GetInt("stalenessThreshold") != 300 || svc.GetString("status") != "unknown" {
-		t.Errorf("defaults: key %d chars, interval %d, threshold %d, status %q", len(svc.GetString("apiKey")), svc.GetInt("interval"), svc.GetInt("stalenessThreshold"), svc.GetString("status"))
+	if len(svc.GetString("apiKey")) != 40 || svc.GetInt("interval") != 120 || svc.GetInt("stalenessThreshold") != 300 {
+		t.Errorf("defaults: key %d chars, interval %d, threshold %d", len(svc.GetString("apiKey")), svc.GetInt("interval"), svc.GetInt("stalenessThreshold"))
 	}
 	other := h.service("web-2", "", nil)
 	if other.GetString("apiKey") == svc.GetString("apiKey") {

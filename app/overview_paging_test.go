@@ -33,7 +33,7 @@ func pagingHarness(t *testing.T, opts ...func(*Config)) (*harness, *browser) {
 	h.setClock(pagingNow)
 	h.person("users", "ann@example.com")
 	groups := []string{"beta", "", "alpha"}
-	var rows [][]any
+	var rows, states [][]any
 	i := 0
 	for _, f := range pagingFleet {
 		for range f.n {
@@ -53,13 +53,20 @@ func pagingHarness(t *testing.T, opts ...func(*Config)) (*harness, *browser) {
 			if f.state == monitor.Unknown {
 				seenText, last, first = "", "", ""
 			}
-			rows = append(rows, []any{fmt.Sprintf("rec%012d", i), id, "Service " + id, groups[i%len(groups)], fmt.Sprintf("key%037d", i),
-				120, 300, paused, seenText, last, "ok", store.DBDate(pagingNow.AddDate(0, 0, -40)), first, store.DBDate(pagingNow.AddDate(0, 0, -40))})
+			rec := fmt.Sprintf("rec%012d", i)
+			rows = append(rows, []any{rec, id, "Service " + id, groups[i%len(groups)], fmt.Sprintf("key%037d", i),
+				120, 300, paused, store.DBDate(pagingNow.AddDate(0, 0, -40)), store.DBDate(pagingNow.AddDate(0, 0, -40))})
+			if f.state != monitor.Unknown {
+				states = append(states, []any{rec, rec, seenText, last, "ok", first})
+			}
 			i++
 		}
 	}
 	err := store.InsertRows(h.app.DB(), "services", []string{"id", "serviceId", "name", "group", "apiKey", "interval", "stalenessThreshold", "paused",
-		"lastSeen", "lastStatus", "lastMessage", "created", "firstSeen", "updated"}, rows)
+		"created", "updated"}, rows)
+	if err == nil {
+		err = store.InsertRows(h.app.DB(), "service_states", []string{"id", "service", "lastSeen", "lastStatus", "lastMessage", "firstSeen"}, states)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

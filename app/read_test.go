@@ -35,13 +35,9 @@ func statusOf(t *testing.T, h *harness, serviceID string, headers ...string) api
 // setSeen stores a beat's effect directly, as the writer would have.
 func setSeen(t *testing.T, h *harness, serviceID string, at time.Time, status string) {
 	t.Helper()
-	_, err := h.app.DB().NewQuery("UPDATE services SET lastSeen = {:at}, lastStatus = {:st}, lastMessage = 'm' WHERE serviceId = {:sid}").
-		Bind(dbx.Params{"at": store.DBDate(at), "st": status, "sid": serviceID}).Execute()
-	if err != nil {
-		t.Fatal(err)
-	}
+	setState(t, h.app.DB(), serviceID, dbx.Params{"lastSeen": store.DBDate(at), "lastStatus": status, "lastMessage": "m"})
 	var r store.EngineServiceRow
-	if err := h.app.DB().NewQuery(store.SQLEngineServices + " WHERE serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID}).One(&r); err != nil {
+	if err := h.app.DB().NewQuery(store.SQLEngineServices + " WHERE s.serviceId = {:sid}").Bind(dbx.Params{"sid": serviceID}).One(&r); err != nil {
 		t.Fatal(err)
 	}
 	h.s.alerts.Engine().Refresh(alerting.EngineService(r))

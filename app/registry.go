@@ -117,28 +117,18 @@ func bindRegistryHooks(app core.App, s *server) {
 	app.OnRecordAfterDeleteSuccess("api_keys").BindFunc(reload)
 }
 
-// bindServiceDefaults fills defaults, regenerates cleared keys, and keeps the server's
-// own fields out of reach of a record save: the admin UI posts back the lastSeen it
-// loaded, which would otherwise overwrite a newer one written since.
+// bindServiceDefaults stores a service's effective interval and threshold (never 0,
+// whichever path saves it: the admin UI, the records API, an import) and regenerates a
+// cleared key. What the server computes for a service is in service_states, which no
+// record save of services touches.
 func bindServiceDefaults(app core.App) {
-	app.OnRecordCreate("services").BindFunc(func(e *core.RecordEvent) error {
+	app.OnRecordValidate("services").BindFunc(func(e *core.RecordEvent) error {
 		serviceDefaults(e.Record)
-		if e.Record.GetString("status") == "" {
-			e.Record.Set("status", string(monitor.Unknown))
-		}
 		return e.Next()
 	})
 	app.OnRecordUpdate("services").BindFunc(func(e *core.RecordEvent) error {
-		serviceDefaults(e.Record)
 		if e.Record.GetString("apiKey") == "" {
 			e.Record.Set("apiKey:autogenerate", "")
-		}
-		current, err := store.LoadServerFields(e.App.DB(), e.Record.Id)
-		if err != nil {
-			return err
-		}
-		for _, f := range store.ServerFields {
-			e.Record.Set(f, current[f])
 		}
 		return e.Next()
 	})
@@ -155,6 +145,22 @@ func bindServiceDefaults(app core.App) {
 		return e.Next()
 	})
 	bindHandSetKeyRule(app)
+	bindServiceStateRule(app)
+}
+
+// errComputedByServer refuses a hand edit of a service_states record.
+const errComputedByServer = "A service's state is computed by the server from its beats; edit the service instead."
+
+// bindServiceStateRule refuses a superuser's create or update of a service_states
+// record through the records API (the admin UI): the heartbeat writer and the engine
+// alone write them, and a hand-set lastSeen or status would be overwritten by the next
+// beat or disagree with the engine until the next start.
+func bindServiceStateRule(app core.App) {
+	refuse := func(e *core.RecordRequestEvent) error {
+		return e.BadRequestError(errComputedByServer, nil)
+	}
+	app.OnRecordCreateRequest("service_states").BindFunc(refuse)
+	app.OnRecordUpdateRequest("service_states").BindFunc(refuse)
 }
 
 // bindHandSetKeyRule refuses a service key or api key shorter than monitor.MinHandSetKeyLen when

@@ -62,7 +62,10 @@ func TestStalenessIncidents(t *testing.T) {
 		if err := h.s.alerts.CheckStaleness(st.checkAt); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		rec, _ := h.app.FindRecordById("services", svc.Id)
+		rec, err := h.app.FindRecordById("service_states", svc.Id)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
 		if got := rec.GetString("status"); got != st.want {
 			t.Errorf("%s: status %s, want %s", st.name, got, st.want)
 		}

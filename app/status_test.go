@@ -61,17 +61,22 @@ func statusFleet(t *testing.T) *harness {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	h.setClock(now)
 	h.apiKey("read-key-long-enough", []string{"read"}, nil, false)
-	rows := make([][]any, 0, 2500)
+	rows, states := make([][]any, 0, 2500), make([][]any, 0, 2500)
 	for i := range 2500 {
 		seen := now.Add(-10 * time.Second)
 		if i%10 == 3 {
 			seen = now.Add(-10 * time.Minute)
 		}
 		group := []string{"alpha", "beta"}[i%2]
-		rows = append(rows, []any{fmt.Sprintf("rec%012d", i), fmt.Sprintf("svc-%04d", i), group, fmt.Sprintf("key-%036d", i), 120, 300,
-			store.DBDate(seen), "up", "unknown", store.DBDate(now.AddDate(0, 0, -1)), store.DBDate(now.AddDate(0, 0, -1))})
+		rec := fmt.Sprintf("rec%012d", i)
+		rows = append(rows, []any{rec, fmt.Sprintf("svc-%04d", i), group, fmt.Sprintf("key-%036d", i), 120, 300,
+			store.DBDate(now.AddDate(0, 0, -1)), store.DBDate(now.AddDate(0, 0, -1))})
+		states = append(states, []any{rec, rec, store.DBDate(seen), "up", "unknown"})
 	}
-	err := store.InsertRows(h.app.DB(), "services", []string{"id", "serviceId", "group", "apiKey", "interval", "stalenessThreshold", "lastSeen", "lastStatus", "status", "created", "updated"}, rows)
+	err := store.InsertRows(h.app.DB(), "services", []string{"id", "serviceId", "group", "apiKey", "interval", "stalenessThreshold", "created", "updated"}, rows)
+	if err == nil {
+		err = store.InsertRows(h.app.DB(), "service_states", []string{"id", "service", "lastSeen", "lastStatus", "status"}, states)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

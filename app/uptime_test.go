@@ -35,11 +35,7 @@ func (h *harness) setCreated(serviceID string, at time.Time) {
 // setFirstSeen stores when a service's first beat arrived, where uptime counting starts.
 func (h *harness) setFirstSeen(serviceID string, at time.Time) {
 	h.t.Helper()
-	_, err := h.app.DB().NewQuery("UPDATE services SET firstSeen = {:at} WHERE serviceId = {:sid}").
-		Bind(dbx.Params{"at": store.DBDate(at), "sid": serviceID}).Execute()
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	setState(h.t, h.app.DB(), serviceID, dbx.Params{"firstSeen": store.DBDate(at)})
 }
 
 // setBorn makes a service created at at and heard from since then.
@@ -269,24 +265,28 @@ func TestUptimeStartsAtFirstBeat(t *testing.T) {
 	}
 
 	t.Run("firstSeen is written once, by the server", func(t *testing.T) {
-		rec, err := h.app.FindFirstRecordByData("services", "serviceId", "first-down")
+		svc, err := h.app.FindFirstRecordByData("services", "serviceId", "first-down")
 		if err != nil {
 			t.Fatal(err)
 		}
+		firstSeen := func() time.Time {
+			t.Helper()
+			st, err := h.app.FindRecordById("service_states", svc.Id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.GetDateTime("firstSeen").Time()
+		}
 		want := created.Add(3 * time.Hour)
-		if got := rec.GetDateTime("firstSeen").Time(); !got.Equal(want) {
+		if got := firstSeen(); !got.Equal(want) {
 			t.Fatalf("firstSeen %v, want the first beat %v", got, want)
 		}
 		beat("first-down", "up")
-		rec.Set("firstSeen", created) // the admin UI posts back what it loaded, or a person edits it
-		if err := h.app.Save(rec); err != nil {
+		svc.Set("name", "First down") // an admin's save of the service's settings
+		if err := h.app.Save(svc); err != nil {
 			t.Fatal(err)
 		}
-		rec, err = h.app.FindRecordById("services", rec.Id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := rec.GetDateTime("firstSeen").Time(); !got.Equal(want) {
+		if got := firstSeen(); !got.Equal(want) {
 			t.Errorf("after another beat and a save: firstSeen %v, want %v", got, want)
 		}
 	})

@@ -164,11 +164,10 @@ func TestImportBulkStoresEveryService(t *testing.T) {
 		Interval    float64 `db:"interval"`
 		Threshold   float64 `db:"stalenessThreshold"`
 		Paused      bool    `db:"paused"`
-		Status      string  `db:"status"`
 		Created     string  `db:"created"`
 		Updated     string  `db:"updated"`
 	}
-	err := app.DB().NewQuery("SELECT id, serviceId, name, description, [[group]], apiKey, interval, stalenessThreshold, paused, status, created, updated FROM services ORDER BY serviceId").All(&rows)
+	err := app.DB().NewQuery("SELECT id, serviceId, name, description, [[group]], apiKey, interval, stalenessThreshold, paused, created, updated FROM services ORDER BY serviceId").All(&rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,8 +184,8 @@ func TestImportBulkStoresEveryService(t *testing.T) {
 		}
 		keyOK := r.APIKey == w.key || (w.key == "" && generatedKey.MatchString(r.APIKey))
 		if r.ServiceID != w.id || r.Name != w.name || r.Description != w.description || r.Group != "" || !keyOK ||
-			r.Interval != 120 || int(r.Threshold) != w.threshold || r.Paused != w.paused || r.Status != "unknown" {
-			t.Fatalf("row %d: got %+v, want %+v with interval 120 and status unknown", i, r, w)
+			r.Interval != 120 || int(r.Threshold) != w.threshold || r.Paused != w.paused {
+			t.Fatalf("row %d: got %+v, want %+v with interval 120", i, r, w)
 		}
 		if !idShape.MatchString(r.ID) || ids[r.ID] {
 			t.Fatalf("row %d: id %q is not a new PocketBase record id", i, r.ID)

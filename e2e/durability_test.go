@@ -130,7 +130,7 @@ func TestKill9LosesNoAcknowledgedBeat(t *testing.T) {
 	defer again.stop()
 	var newest, seen string
 	check := openDB(t, filepath.Join(dir, "data.db"))
-	if err := check.QueryRow("SELECT MAX(h.created), s.lastSeen FROM heartbeats h JOIN services s ON s.id = h.service WHERE s.serviceId = 'k9-00'").Scan(&newest, &seen); err != nil {
+	if err := check.QueryRow("SELECT MAX(h.created), st.lastSeen FROM heartbeats h JOIN services s ON s.id = h.service JOIN service_states st ON st.id = s.id WHERE s.serviceId = 'k9-00'").Scan(&newest, &seen); err != nil {
 		t.Fatal(err)
 	}
 	if seen != newest {

@@ -16,7 +16,7 @@ func TestWriterOpsCommitWithBeats(t *testing.T) {
 	w := newTestWriter(t, db, 100)
 	setStatus := func(status string) Op {
 		return func(tx *sql.Tx) error {
-			_, err := tx.Exec("UPDATE services SET status = ? WHERE id = ?", status, ids[0])
+			_, err := tx.Exec("UPDATE services SET name = ? WHERE id = ?", status, ids[0])
 			return err
 		}
 	}
@@ -32,7 +32,7 @@ func TestWriterOpsCommitWithBeats(t *testing.T) {
 	for i, op := range []Op{
 		setStatus("down"),
 		func(tx *sql.Tx) error {
-			if _, err := tx.Exec("UPDATE services SET status = 'up' WHERE id = ?", ids[1]); err != nil {
+			if _, err := tx.Exec("UPDATE services SET name = 'up' WHERE id = ?", ids[1]); err != nil {
 				return err
 			}
 			return boom // its update must be undone
@@ -59,10 +59,10 @@ func TestWriterOpsCommitWithBeats(t *testing.T) {
 	if results[0] != nil || !errors.Is(results[1], boom) || results[2] != nil {
 		t.Fatalf("outcomes %v, want nil, the op's own error, nil", results)
 	}
-	if got := countRows(t, db, "SELECT COUNT(*) FROM services WHERE id = ? AND status = 'down'", ids[0]); got != 1 {
+	if got := countRows(t, db, "SELECT COUNT(*) FROM services WHERE id = ? AND name = 'down'", ids[0]); got != 1 {
 		t.Error("the first op's update was not committed")
 	}
-	if got := countRows(t, db, "SELECT COUNT(*) FROM services WHERE id = ? AND status = 'up'", ids[1]); got != 0 {
+	if got := countRows(t, db, "SELECT COUNT(*) FROM services WHERE id = ? AND name = 'up'", ids[1]); got != 0 {
 		t.Error("the failed op's update was committed")
 	}
 	if got := countRows(t, db, "SELECT COUNT(*) FROM heartbeats WHERE service = ?", ids[1]); got != 1 {

@@ -462,7 +462,14 @@ func (w *Writer) prepare() error {
 		}
 		w.inserts[rows] = st
 	}
-	st, err := w.db.Prepare("UPDATE services SET lastSeen = ?1, lastStatus = ?2, lastMessage = ?3, firstSeen = iif(firstSeen = '', ?1, firstSeen) WHERE id = ?4 AND lastSeen <= ?1")
+	// The service's state row is keyed by its record id and made by its first beat;
+	// firstSeen is written once, and an older beat never overwrites a newer lastSeen.
+	// A service deleted meanwhile gets no row.
+	st, err := w.db.Prepare(`INSERT INTO service_states (id, service, lastSeen, lastStatus, lastMessage, firstSeen)
+		SELECT ?4, ?4, ?1, ?2, ?3, ?1 WHERE EXISTS (SELECT 1 FROM services WHERE id = ?4)
+		ON CONFLICT(id) DO UPDATE SET lastSeen = excluded.lastSeen, lastStatus = excluded.lastStatus, lastMessage = excluded.lastMessage,
+			firstSeen = iif(service_states.firstSeen = '', excluded.lastSeen, service_states.firstSeen)
+		WHERE excluded.lastSeen >= service_states.lastSeen`)
 	if err != nil {
 		return fmt.Errorf("ingest: prepare update: %w", err)
 	}
@@ -698,9 +705,12 @@ func NewID(at time.Time) string {
 // run at start-up before any beat is taken, repairs it.
 func Reconcile(db *sql.DB) error {
 	// SQLite's bare-column rule: status and message come from the row holding MAX(created).
-	_, err := db.Exec(`UPDATE services SET lastSeen = hb.created, lastStatus = hb.status, lastMessage = hb.message
+	_, err := db.Exec(`INSERT INTO service_states (id, service, lastSeen, lastStatus, lastMessage)
+		SELECT hb.service, hb.service, hb.created, hb.status, hb.message
 		FROM (SELECT service, status, message, MAX(created) AS created FROM heartbeats GROUP BY service) AS hb
-		WHERE hb.service = services.id AND hb.created > services.lastSeen`)
+		WHERE EXISTS (SELECT 1 FROM services WHERE id = hb.service)
+		ON CONFLICT(id) DO UPDATE SET lastSeen = excluded.lastSeen, lastStatus = excluded.lastStatus, lastMessage = excluded.lastMessage
+		WHERE excluded.lastSeen > service_states.lastSeen`)
 	if err != nil {
 		return fmt.Errorf("ingest: reconcile: %w", err)
 	}

@@ -96,7 +96,7 @@ func TestWriterConcurrentSubmit(t *testing.T) {
 	// Each service's lastSeen is its newest beat, whatever order the batches landed in.
 	for _, id := range ids {
 		var last, newest string
-		if err := db.QueryRow("SELECT lastSeen FROM services WHERE id = ?", id).Scan(&last); err != nil {
+		if err := db.QueryRow("SELECT lastSeen FROM service_states WHERE id = ?", id).Scan(&last); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.QueryRow("SELECT MAX(created) FROM heartbeats WHERE service = ?", id).Scan(&newest); err != nil {
@@ -120,12 +120,20 @@ func TestWriterLastSeenOnlyMovesForward(t *testing.T) {
 	}
 	submit(t0.Add(time.Second), "down")
 	submit(t0, "up") // stamped earlier, committed later
-	var seen, status string
-	if err := db.QueryRow("SELECT lastSeen, lastStatus FROM services WHERE id = ?", ids[0]).Scan(&seen, &status); err != nil {
+	var seen, status, first string
+	if err := db.QueryRow("SELECT lastSeen, lastStatus, firstSeen FROM service_states WHERE id = ?", ids[0]).Scan(&seen, &status, &first); err != nil {
 		t.Fatal(err)
 	}
 	if seen != "2026-11-26 12:00:01.000Z" || status != "down" {
 		t.Errorf("lastSeen %s lastStatus %s, want the newer beat's", seen, status)
+	}
+	// firstSeen is the first beat written, and a later one never moves it.
+	submit(t0.Add(2*time.Second), "degraded") // a change of status: written at once
+	if err := db.QueryRow("SELECT lastSeen, firstSeen FROM service_states WHERE id = ?", ids[0]).Scan(&seen, &first); err != nil {
+		t.Fatal(err)
+	}
+	if seen != "2026-11-26 12:00:02.000Z" || first != "2026-11-26 12:00:01.000Z" {
+		t.Errorf("after a third beat: lastSeen %s firstSeen %s, want 12:00:02 and the first written 12:00:01", seen, first)
 	}
 }
 
@@ -207,7 +215,7 @@ func TestWriterHoldsBackRepeatUpdates(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
 	lastSeen := func() (string, string) {
 		var seen, status string
-		if err := db.QueryRow("SELECT lastSeen, lastStatus FROM services WHERE id = ?", ids[0]).Scan(&seen, &status); err != nil {
+		if err := db.QueryRow("SELECT lastSeen, lastStatus FROM service_states WHERE id = ?", ids[0]).Scan(&seen, &status); err != nil {
 			t.Fatal(err)
 		}
 		return seen, status
@@ -254,7 +262,7 @@ func TestReconcile(t *testing.T) {
 		('b1', ?2, 'up', 'b-old', '2026-11-26 11:00:00.000Z')`, ids[0], ids[1]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`UPDATE services SET lastSeen = '2026-11-26 11:30:00.000Z', lastStatus = 'up', lastMessage = 'kept' WHERE id = ?`, ids[1]); err != nil {
+	if _, err := db.Exec(`INSERT INTO service_states (id, service, lastSeen, lastStatus, lastMessage) VALUES (?1, ?1, '2026-11-26 11:30:00.000Z', 'up', 'kept')`, ids[1]); err != nil {
 		t.Fatal(err)
 	}
 	if err := Reconcile(db); err != nil {
@@ -265,7 +273,7 @@ func TestReconcile(t *testing.T) {
 		ids[1]: {"2026-11-26 11:30:00.000Z", "up", "kept"}, // already newer than its beats
 	} {
 		var got [3]string
-		if err := db.QueryRow("SELECT lastSeen, lastStatus, lastMessage FROM services WHERE id = ?", id).Scan(&got[0], &got[1], &got[2]); err != nil {
+		if err := db.QueryRow("SELECT lastSeen, lastStatus, lastMessage FROM service_states WHERE id = ?", id).Scan(&got[0], &got[1], &got[2]); err != nil {
 			t.Fatal(err)
 		}
 		if got != want {

@@ -12,10 +12,10 @@ import (
 
 // Queries that load the engine's state at start-up: a handful of scans, once.
 const (
-	SQLEngineServices = "SELECT " + serviceColumns + ", dependsOn, reminderMinutes FROM services"
-	SQLEngineService  = SQLEngineServices + " WHERE id = {:id}"
+	SQLEngineServices = "SELECT " + serviceColumns + ", s.dependsOn, s.reminderMinutes" + servicesFrom
+	SQLEngineService  = SQLEngineServices + " WHERE s.id = {:id}"
 	// SQLEngineServicesSince reads the services saved after a time (indexed).
-	SQLEngineServicesSince = SQLEngineServices + " WHERE updated > {:since}"
+	SQLEngineServicesSince = SQLEngineServices + " WHERE s.updated > {:since}"
 	// SQLEngineIncidents reads the open incidents and those that ended within the flap
 	// window, which count towards flapping.
 	SQLEngineIncidents = "SELECT id, service, status, startedAt, endedAt, alertedAt, remindedAt FROM incidents WHERE endedAt = '' OR endedAt > {:cutoff}"
@@ -184,7 +184,12 @@ func LoadWindows(db dbx.Builder, now time.Time) ([]monitor.Window, error) {
 
 // Statements of a transition's commit, run by the ingest writer.
 const (
-	SQLSetStatus     = "UPDATE services SET status = ?, statusChangedAt = ? WHERE id = ?"
+	// SQLSetStatus stores a service's new state (?1) and since when (?2) in its
+	// service_states row (?3 is the service's record id), creating the row if the
+	// service has none yet; a service deleted meanwhile gets none.
+	SQLSetStatus = `INSERT INTO service_states (id, service, status, statusChangedAt)
+		SELECT ?3, ?3, ?1, ?2 WHERE EXISTS (SELECT 1 FROM services WHERE id = ?3)
+		ON CONFLICT(id) DO UPDATE SET status = excluded.status, statusChangedAt = excluded.statusChangedAt`
 	SQLCloseIncident = "UPDATE incidents SET endedAt = ?, updated = ? WHERE id = ?"
 	SQLMarkAlerted   = "UPDATE incidents SET alertedAt = ?, updated = ? WHERE id = ?"
 	SQLMarkReminded  = "UPDATE incidents SET remindedAt = ?, updated = ? WHERE id = ?"

@@ -26,26 +26,26 @@ type ServiceRow struct {
 	PausedUntil     string  `db:"pausedUntil"`
 }
 
-// Queries of the services table.
+// Queries of the services table. What the server computes for a service (its last
+// beat, its state) is in service_states, keyed by the service's record id; a service
+// that has never beaten has no row there and reads as empty.
 const (
-	serviceColumns = "id, serviceId, name, description, [[group]], interval, stalenessThreshold, paused, lastSeen, lastStatus, lastMessage, status, statusChangedAt, pausedUntil"
+	// servicesFrom joins each service to its state, by primary key.
+	servicesFrom = " FROM services s LEFT JOIN service_states st ON st.id = s.id"
+	stateColumns = "IFNULL(st.lastSeen, '') AS lastSeen, IFNULL(st.lastStatus, '') AS lastStatus, IFNULL(st.lastMessage, '') AS lastMessage, " +
+		"IFNULL(st.status, '') AS status, IFNULL(st.statusChangedAt, '') AS statusChangedAt"
+	serviceColumns = "s.id, s.serviceId, s.name, s.description, s.[[group]], s.interval, s.stalenessThreshold, s.paused, " + stateColumns + ", s.pausedUntil"
 	// SQLServices reads every service, ordered by group then serviceId.
-	SQLServices = "SELECT " + serviceColumns + " FROM services ORDER BY [[group]], serviceId"
+	SQLServices = "SELECT " + serviceColumns + servicesFrom + " ORDER BY s.[[group]], s.serviceId"
 	// SQLService reads one service by its serviceId.
-	SQLService = "SELECT " + serviceColumns + " FROM services WHERE serviceId = {:sid}"
+	SQLService = "SELECT " + serviceColumns + servicesFrom + " WHERE s.serviceId = {:sid}"
 	// SQLDatedServices reads services with the dates uptime counts from.
-	SQLDatedServices = "SELECT " + serviceColumns + ", created, firstSeen FROM services"
+	SQLDatedServices = "SELECT " + serviceColumns + ", s.created, IFNULL(st.firstSeen, '') AS firstSeen" + servicesFrom
 	// SQLDatedService is SQLDatedServices of one serviceId.
-	SQLDatedService = SQLDatedServices + " WHERE serviceId = {:sid}"
-	// SQLServerFields reads the fields of a service that the server alone writes.
-	SQLServerFields = "SELECT lastSeen, lastStatus, lastMessage, status, statusChangedAt, firstSeen FROM services WHERE id = {:id}"
+	SQLDatedService = SQLDatedServices + " WHERE s.serviceId = {:sid}"
 	// SQLDependencies reads every service's parents.
 	SQLDependencies = "SELECT id, dependsOn FROM services"
 )
-
-// ServerFields are the services fields written by the server alone (the writer and the
-// engine), in the order of SQLServerFields.
-var ServerFields = []string{"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt", "firstSeen"}
 
 // LoadServices reads every service, ordered by group then serviceId.
 func LoadServices(db dbx.Builder) ([]ServiceRow, error) {
@@ -148,12 +148,13 @@ func pageText(fields ...*string) {
 }
 
 // PageColumns are what the overview reads of the services on its page.
-var PageColumns = []string{"id", "serviceId", "name", "description", "group", "interval", "stalenessThreshold", "paused",
-	"lastSeen", "lastStatus", "lastMessage", "status", "statusChangedAt", "pausedUntil", "created", "firstSeen"}
+var PageColumns = []string{"s.id", "s.serviceId", "s.name", "s.description", "s.group", "s.interval", "s.stalenessThreshold", "s.paused",
+	stateColumns, "s.pausedUntil", "s.created", "IFNULL(st.firstSeen, '') AS firstSeen"}
 
 // PageServicesQuery is the read of LoadPageServices.
 func PageServicesQuery(db dbx.Builder, ids []string) *dbx.SelectQuery {
-	return db.Select(PageColumns...).From("services").Where(dbx.In("id", anys(ids)...))
+	return db.Select(PageColumns...).From("services s").LeftJoin("service_states st", dbx.NewExp("st.id = s.id")).
+		Where(dbx.In("s.id", anys(ids)...))
 }
 
 // LoadPageServices reads the services with the given record ids, by record id.
@@ -166,20 +167,6 @@ func LoadPageServices(db dbx.Builder, ids []string) (map[string]DatedService, er
 	for _, r := range rows {
 		pageText(&r.ServiceID, &r.Name, &r.Description, &r.Group, &r.LastMessage)
 		out[r.ID] = r
-	}
-	return out, nil
-}
-
-// LoadServerFields reads the fields of service recordID that the server alone writes,
-// by name (see ServerFields).
-func LoadServerFields(db dbx.Builder, recordID string) (map[string]string, error) {
-	var current dbx.NullStringMap
-	if err := db.NewQuery(SQLServerFields).Bind(dbx.Params{"id": recordID}).One(&current); err != nil {
-		return nil, fmt.Errorf("store: read service state: %w", err)
-	}
-	out := make(map[string]string, len(ServerFields))
-	for _, f := range ServerFields {
-		out[f] = current[f].String
 	}
 	return out, nil
 }

@@ -26,7 +26,7 @@ const (
 // bulkColumns are the services columns the bulk path sets, exactly as the
 // migrations and the record hooks would (every other column keeps the
 // default PocketBase gives it: ” for text and dates, 0, false, '[]').
-var bulkColumns = []string{"id", "serviceId", "name", "apiKey", "interval", "stalenessThreshold", "paused", "status", "created", "updated"}
+var bulkColumns = []string{"id", "serviceId", "name", "apiKey", "interval", "stalenessThreshold", "paused", "created", "updated"}
 
 // recordIDs hands out PocketBase-style record ids: 15 characters of
 // [a-z0-9], random but reproducible from the seed.
@@ -127,7 +127,7 @@ func bulkInsertServices(ctx context.Context, dir string, from, n int, now time.T
 			for i := start; i < end; i++ {
 				id := serviceID(i)
 				args = append(args, ids.next(), id, "Bench service "+id[3:], serviceKey(i),
-					benchInterval, benchThreshold, false, "unknown", stamp, stamp)
+					benchInterval, benchThreshold, false, stamp, stamp)
 			}
 			stmt, err := prepare(end - start)
 			if err != nil {
@@ -207,9 +207,23 @@ func warmFleet(ctx context.Context, dir string, now time.Time, interval time.Dur
 	defer db.Close()
 	at := now.UTC().Format(pbDateLayout)
 	secs := int(interval / time.Second)
-	_, err = db.ExecContext(ctx, `UPDATE services SET interval = ?2, stalenessThreshold = ?3, lastSeen = ?1, lastStatus = 'up',
-		status = 'up', statusChangedAt = ?1, firstSeen = ?1 WHERE serviceId LIKE 'sb-%'`, at, secs, 2*secs)
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
+		return fmt.Errorf("scalebench: warm the fleet: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE services SET interval = ?1, stalenessThreshold = ?2 WHERE serviceId LIKE 'sb-%'`, secs, 2*secs)
+	if err != nil {
+		return errors.Join(fmt.Errorf("scalebench: warm the fleet: %w", err), tx.Rollback())
+	}
+	// Each service's state row is keyed by its record id, as the server writes it.
+	_, err = tx.ExecContext(ctx, `INSERT INTO service_states (id, service, lastSeen, lastStatus, status, statusChangedAt, firstSeen)
+		SELECT id, id, ?1, 'up', 'up', ?1, ?1 FROM services WHERE serviceId LIKE 'sb-%'
+		ON CONFLICT(id) DO UPDATE SET lastSeen = excluded.lastSeen, lastStatus = 'up', status = 'up',
+			statusChangedAt = excluded.statusChangedAt, firstSeen = excluded.firstSeen`, at)
+	if err != nil {
+		return errors.Join(fmt.Errorf("scalebench: warm the fleet's state: %w", err), tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("scalebench: warm the fleet: %w", err)
 	}
 	return nil
