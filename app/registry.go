@@ -12,11 +12,16 @@ import (
 
 // loadRegistry fills the hot-path registry from the database.
 func (s *server) loadRegistry() error {
-	list, err := store.LoadServiceKeys(s.app.DB())
+	hint, err := store.ServiceCountHint(s.app.DB())
 	if err != nil {
 		return err
 	}
-	s.reg.ReplaceServices(list)
+	err = s.reg.ReplaceServicesFrom(hint, func(add func(ingest.ServiceKey)) error {
+		return store.EachServiceKey(s.app.DB(), add)
+	})
+	if err != nil {
+		return err
+	}
 	return s.reloadKeys(s.app)
 }
 
