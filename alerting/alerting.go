@@ -94,8 +94,12 @@ func (a *Alerting) Start(w *ingest.Writer, s Settings) error {
 func (a *Alerting) LoadEngine() error {
 	now := a.Now().UTC()
 	db := a.App.DB()
-	svcs, err := loadEngineServices(db, now)
+	hint, err := store.ServiceCountHint(db)
 	if err != nil {
+		return err
+	}
+	load := engine.NewLoader(hint)
+	if err := eachEngineService(db, now, load.Add); err != nil {
 		return err
 	}
 	subs, err := store.LoadSubscribers(db)
@@ -111,7 +115,7 @@ func (a *Alerting) LoadEngine() error {
 		NewID: ingest.NewID, Logger: a.App.Logger(),
 		Sink: sink{app: a.App, writer: a.writer, committed: a.changes.add, queued: func(int) { a.Wake() }},
 	})
-	e.Load(svcs, subs, wins)
+	e.LoadFrom(load, subs, wins)
 	a.eng = e
 	return nil
 }

@@ -21,49 +21,69 @@ import (
 // maxNamedDependents bounds the dependents a message names; it counts them all.
 const maxNamedDependents = 10
 
-// loadEngineServices reads every service with its committed state, open incident and
-// recent incident changes, as the engine keeps them.
+// loadEngineServices reads every stored service as the engine keeps it (see
+// eachEngineService).
 func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error) {
+	var svcs []engine.Service
+	err := eachEngineService(db, now, func(s engine.Service) { svcs = append(svcs, s) })
+	return svcs, err
+}
+
+// eachEngineService streams every stored service to fn as the engine keeps it, with its
+// open incident, the channels that incident was alerted to, and its recent changes and
+// flapping notice attached. Those few facts are read first; the services follow one row
+// at a time, so a fleet of a million is never held as rows and as the engine at once.
+func eachEngineService(db dbx.Builder, now time.Time, fn func(engine.Service)) error {
 	cutoffAt := now.Add(-monitor.FlapWindow)
 	st, err := store.LoadEngineState(db, cutoffAt)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cutoff := store.DBDate(cutoffAt)
-	svcs := make([]engine.Service, len(st.Services))
-	byID := make(map[string]*engine.Service, len(st.Services))
-	for i, r := range st.Services {
-		svcs[i] = EngineService(r)
-		byID[r.ID] = &svcs[i]
+	type facts struct {
+		open    *monitor.OpenIncident
+		changes []time.Time
+		flapAt  time.Time
+	}
+	byID := map[string]*facts{}
+	get := func(id string) *facts {
+		f := byID[id]
+		if f == nil {
+			f = &facts{}
+			byID[id] = f
+		}
+		return f
 	}
 	open := map[string]*monitor.OpenIncident{}
 	for _, in := range st.Incidents {
-		s := byID[in.Service]
-		if s == nil {
-			continue
-		}
+		f := get(in.Service)
 		if started := store.ParseDate(in.StartedAt); in.StartedAt > cutoff {
-			s.Changes = append(s.Changes, started)
+			f.changes = append(f.changes, started)
 		}
 		if in.EndedAt != "" {
-			s.Changes = append(s.Changes, store.ParseDate(in.EndedAt))
+			f.changes = append(f.changes, store.ParseDate(in.EndedAt))
 			continue
 		}
-		s.Open = &monitor.OpenIncident{ID: in.ID, Status: monitor.Status(in.Status), StartedAt: store.ParseDate(in.StartedAt),
+		f.open = &monitor.OpenIncident{ID: in.ID, Status: monitor.Status(in.Status), StartedAt: store.ParseDate(in.StartedAt),
 			AlertedAt: store.ParseDate(in.AlertedAt), RemindedAt: store.ParseDate(in.RemindedAt)}
-		open[in.ID] = s.Open
+		open[in.ID] = f.open
 	}
 	for _, n := range st.Alerted {
 		if in := open[n.Incident]; in != nil {
 			in.Alerted = append(in.Alerted, n.Channel)
 		}
 	}
-	for _, f := range st.FlapNotices {
-		if s := byID[f.Service]; s != nil {
-			s.FlapNoticeAt = store.ParseDate(f.At)
-		}
+	for _, fl := range st.FlapNotices {
+		get(fl.Service).flapAt = store.ParseDate(fl.At)
 	}
-	return svcs, nil
+	return store.EachEngineService(db, func(r store.EngineServiceRow) error {
+		s := EngineService(r)
+		if f := byID[r.ID]; f != nil {
+			s.Open, s.Changes, s.FlapNoticeAt = f.open, f.changes, f.flapAt
+		}
+		fn(s)
+		return nil
+	})
 }
 
 // EngineService is a service row as the engine keeps it (no incident facts yet).

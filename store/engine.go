@@ -57,21 +57,18 @@ type FlapNoticeRow struct {
 	At      string `db:"at"`
 }
 
-// EngineState is what the engine is loaded from.
+// EngineState is what the engine is loaded from besides the services themselves, which
+// EachEngineService streams.
 type EngineState struct {
-	Services    []EngineServiceRow
 	Incidents   []IncidentRow   // open, or ended after the cutoff
 	Alerted     []AlertedRow    // of open incidents
 	FlapNotices []FlapNoticeRow // after the cutoff
 }
 
-// LoadEngineState reads every service with its committed state, the open incidents and
-// those (and the flapping notices) since cutoff.
+// LoadEngineState reads the open incidents and those (and the flapping notices) since
+// cutoff: the facts a service's row does not hold. There are few.
 func LoadEngineState(db dbx.Builder, cutoff time.Time) (EngineState, error) {
 	var st EngineState
-	if err := db.NewQuery(SQLEngineServices).All(&st.Services); err != nil {
-		return st, fmt.Errorf("store: load services: %w", err)
-	}
 	c := DBDate(cutoff)
 	if err := db.NewQuery(SQLEngineIncidents).Bind(dbx.Params{"cutoff": c}).All(&st.Incidents); err != nil {
 		return st, fmt.Errorf("store: load incidents: %w", err)

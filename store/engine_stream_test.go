@@ -50,3 +50,57 @@ func TestEachEngineServiceReadsEveryServiceOnce(t *testing.T) {
 		t.Errorf("after the caller's error: err %v after %d rows, want stop after 1", err, n)
 	}
 }
+
+// TestEngineServiceScanMatchesColumns: the streamed read's plain Scan puts every column
+// where dbx's reflective read (by column name) puts it, for a service with every field
+// and a stored state set, so the two reads cannot drift apart.
+func TestEngineServiceScanMatchesColumns(t *testing.T) {
+	app, err := tests.NewTestApp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Cleanup()
+	col, err := app.FindCollectionByNameOrId("services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := core.NewRecord(col)
+	parent.Set("serviceId", "parent")
+	if err := app.Save(parent); err != nil {
+		t.Fatal(err)
+	}
+	r := core.NewRecord(col)
+	for k, v := range map[string]any{"serviceId": "svc", "name": "Name", "description": "Desc", "group": "grp",
+		"interval": 61, "stalenessThreshold": 301, "paused": true, "pausedUntil": "2030-01-02 03:04:05.000Z",
+		"dependsOn": []string{parent.Id}, "reminderMinutes": 7} {
+		r.Set(k, v)
+	}
+	if err := app.Save(r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.DB().NewQuery(`INSERT INTO service_states (id, service, lastSeen, lastStatus, lastMessage, status, statusChangedAt, firstSeen)
+		VALUES ({:id}, {:id}, '2026-01-01 00:00:01.000Z', 'degraded', 'msg', 'late', '2026-01-01 00:00:02.000Z', '2025-12-31 00:00:00.000Z')`).
+		Bind(map[string]any{"id": r.Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	want, err := store.LoadEngineService(app.DB(), r.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.LastStatus != "degraded" || want.Status != "late" || !want.Paused || want.ReminderMinutes != 7 || want.DependsOn == "" {
+		t.Fatalf("the reflective read itself lost fields: %+v", want)
+	}
+	var got store.EngineServiceRow
+	err = store.EachEngineService(app.DB(), func(row store.EngineServiceRow) error {
+		if row.ID == r.Id {
+			got = row
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("streamed row\n %+v\nwant (by column name)\n %+v", got, want)
+	}
+}
