@@ -175,7 +175,7 @@ func (e *Engine) Put(s Service) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := e.f
-	slot, ok := f.byID.get(f.es, s.ID)
+	slot, ok := f.byID.Get(s.ID)
 	if !ok {
 		slot = f.add(normal(s))
 		f.insertOrdered(slot)
@@ -184,14 +184,14 @@ func (e *Engine) Put(s Service) {
 	}
 	en := &f.es[slot]
 	if en.sid != s.ServiceID {
-		f.bySID.del(f.es, slot)
+		f.bySID.Remove(slot)
 	}
 	f.unlinkParents(en)
 	f.unorder(slot)
 	f.settle(en, s)
 	en.cause = f.code(string(s.Cause))
 	f.insertOrdered(slot)
-	f.bySID.put(f.es, slot)
+	f.bySID.Put(slot)
 	f.linkParents(en)
 	e.markDue(slot)
 }
@@ -204,7 +204,7 @@ func (e *Engine) Refresh(s Service) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := e.f
-	if slot, ok := f.byID.get(f.es, s.ID); ok {
+	if slot, ok := f.byID.Get(s.ID); ok {
 		en := &f.es[slot]
 		en.lastSeen, en.lastSta, en.msg = msOf(s.Model.LastSeen), f.code(s.Model.LastStatus), s.LastMessage
 	}
@@ -215,7 +215,7 @@ func (e *Engine) Remove(id string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := e.f
-	slot, ok := f.byID.get(f.es, id)
+	slot, ok := f.byID.Get(id)
 	if !ok {
 		return
 	}
@@ -223,8 +223,8 @@ func (e *Engine) Remove(id string) {
 	f.queue.remove(f.es, slot)
 	f.unlinkParents(en)
 	f.unorder(slot)
-	f.byID.del(f.es, slot)
-	f.bySID.del(f.es, slot)
+	f.byID.Remove(slot)
+	f.bySID.Remove(slot)
 	f.count(en.state, -1)
 	if en.flags&busy != 0 {
 		en.flags |= gone // Step frees the slot once its commit returns
@@ -232,7 +232,7 @@ func (e *Engine) Remove(id string) {
 		f.release(slot)
 	}
 	for _, c := range f.children[id] {
-		if ch, ok := f.byID.get(f.es, c); ok {
+		if ch, ok := f.byID.Get(c); ok {
 			e.markDue(ch) // its alert may have been held back by this one
 		}
 	}
@@ -260,7 +260,7 @@ func (e *Engine) SetWindows(wins []monitor.Window) {
 				return
 			}
 			for _, id := range w.Services {
-				if s, ok := f.byID.get(f.es, id); ok {
+				if s, ok := f.byID.Get(id); ok {
 					e.markDue(s)
 				}
 			}
@@ -277,7 +277,7 @@ func (e *Engine) Beat(id string, at time.Time, status, message string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := e.f
-	slot, ok := f.byID.get(f.es, id)
+	slot, ok := f.byID.Get(id)
 	if !ok {
 		return
 	}
@@ -386,7 +386,7 @@ func (e *Engine) Step(now time.Time) int {
 				if t.Names == nil {
 					t.Names = map[string]string{}
 				}
-				if s, ok := f.byID.get(f.es, dep); ok {
+				if s, ok := f.byID.Get(dep); ok {
 					t.Names[dep] = displayName(&f.es[s])
 				}
 			}
@@ -456,7 +456,7 @@ func (e *Engine) apply(slot int32, t Transition, now time.Time) {
 		en.state, en.since, en.cause = f.code(string(d.Status)), msOf(d.Since), f.code(string(d.Cause))
 		f.count(en.state, 1)
 		for _, c := range f.children[en.id] {
-			if ch, ok := f.byID.get(f.es, c); ok {
+			if ch, ok := f.byID.Get(c); ok {
 				e.markDue(ch) // a parent's change may hold back, or free, its dependents' alerts
 			}
 		}
@@ -515,11 +515,11 @@ func (e *Engine) decide(slot int32, now time.Time) monitor.Decision {
 		seen := map[string]bool{en.id: true}
 		queue := []string{en.id}
 		for len(queue) > 0 && len(in.Services) < maxNeighbourhood {
-			cs, _ := f.byID.get(f.es, queue[0])
+			cs, _ := f.byID.Get(queue[0])
 			cur := &f.es[cs]
 			queue = queue[1:]
 			for _, next := range slices.Concat(f.x(cur).parents, f.children[cur.id]) {
-				if nb, ok := f.byID.get(f.es, next); ok && !seen[next] {
+				if nb, ok := f.byID.Get(next); ok && !seen[next] {
 					seen[next] = true
 					queue = append(queue, next)
 					in.Services = append(in.Services, e.alertService(&f.es[nb], now))
@@ -572,7 +572,7 @@ func (e *Engine) Get(sid string) (View, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	f := e.f
-	s, ok := f.bySID.get(f.es, sid)
+	s, ok := f.bySID.Get(sid)
 	if !ok {
 		return View{}, false
 	}
@@ -654,5 +654,5 @@ func (e *Engine) Counts() map[monitor.Status]int {
 func (e *Engine) Len() int {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.f.byID.n
+	return e.f.byID.Len()
 }

@@ -7,7 +7,11 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/slotindex"
 )
+
+// noSlot marks a service that is not queued, and a slot an index did not find.
+const noSlot = slotindex.None
 
 // entry is one service as the engine keeps it, compacted: a million of them are one
 // slice of fixed-size values, found through indexes of 4-byte slots. Times are unix
@@ -126,10 +130,10 @@ const maxCodes = math.MaxUint16
 // roster is every service the engine holds, with its indexes and queue.
 type roster struct {
 	es       []entry
-	free     []int32 // slots of removed services, reused first
-	byID     index
-	bySID    index
-	order    []int32 // by group, then serviceId: the order every list shows
+	free     []int32         // slots of removed services, reused first
+	byID     slotindex.Index // by record id
+	bySID    slotindex.Index // by serviceId
+	order    []int32         // by group, then serviceId: the order every list shows
 	queue    dueQueue
 	counts   []int // by state code
 	codes    table // states, causes and reported statuses
@@ -138,11 +142,13 @@ type roster struct {
 }
 
 func newRoster(sizeHint int) *roster {
-	f := &roster{es: make([]entry, 0, sizeHint), byID: newIndex(false, sizeHint), bySID: newIndex(true, sizeHint),
+	f := &roster{es: make([]entry, 0, sizeHint),
 		order: make([]int32, 0, sizeHint), queue: dueQueue{h: make([]int32, 0, sizeHint)}, children: map[string][]string{},
 		codes: newTable("", string(monitor.Unknown), string(monitor.Up), string(monitor.Late), string(monitor.Degraded),
 			string(monitor.Down), string(monitor.Paused), string(monitor.CauseStale), string(monitor.CauseReported)),
 		groups: newTable("")}
+	f.byID = slotindex.New(sizeHint, func(s int32) string { return f.es[s].id })
+	f.bySID = slotindex.New(sizeHint, func(s int32) string { return f.es[s].sid })
 	return f
 }
 
@@ -302,20 +308,20 @@ func (f *roster) unlinkParents(en *entry) {
 // add puts v in a new slot, or over the slot of its record id, without placing it in
 // order or the queue.
 func (f *roster) add(v Service) int32 {
-	s, ok := f.byID.get(f.es, v.ID)
+	s, ok := f.byID.Get(v.ID)
 	if ok {
 		en := &f.es[s]
 		f.unlinkParents(en)
-		f.bySID.del(f.es, s)
+		f.bySID.Remove(s)
 		f.count(en.state, -1)
 	} else {
 		s = f.alloc()
 	}
 	f.fill(s, v)
 	if !ok {
-		f.byID.put(f.es, s)
+		f.byID.Put(s)
 	}
-	f.bySID.put(f.es, s)
+	f.bySID.Put(s)
 	f.count(f.es[s].state, 1)
 	f.linkParents(&f.es[s])
 	return s

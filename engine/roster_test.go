@@ -1,49 +1,12 @@
 package engine
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 )
-
-// TestIndexAgreesWithAMap: random puts and deletes, through growth and the back-shifts
-// of deletion, find exactly what a map finds.
-func TestIndexAgreesWithAMap(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	var es []entry
-	x := newIndex(false, 0)
-	want := map[string]int32{}
-	for op := 0; op < 20_000; op++ {
-		k := fmt.Sprintf("k%d", r.IntN(3000))
-		if s, ok := want[k]; ok && r.IntN(2) == 0 {
-			x.del(es, s)
-			delete(want, k)
-			continue
-		}
-		if _, ok := want[k]; ok {
-			continue
-		}
-		es = append(es, entry{id: k})
-		s := int32(len(es) - 1)
-		x.put(es, s)
-		want[k] = s
-	}
-	if x.n != len(want) {
-		t.Fatalf("index holds %d keys, want %d", x.n, len(want))
-	}
-	for i := range 3000 {
-		k := fmt.Sprintf("k%d", i)
-		got, ok := x.get(es, k)
-		w, wok := want[k]
-		if ok != wok || (ok && got != w) {
-			t.Fatalf("get %s = %d %v, want %d %v", k, got, ok, w, wok)
-		}
-	}
-}
 
 // TestQueueTakesEqualDeadlinesInSlotOrder: services due at the same instant come out
 // one by one in a fixed order, none twice and none lost, whatever order they were

@@ -43,7 +43,7 @@ func (e *Engine) changed(svcs []Service, added, changed *int) []Service {
 	defer e.mu.RUnlock()
 	f := e.f
 	for _, s := range svcs {
-		slot, ok := f.byID.get(f.es, s.ID)
+		slot, ok := f.byID.Get(s.ID)
 		switch {
 		case !ok:
 			*added++
