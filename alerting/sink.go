@@ -25,7 +25,7 @@ const maxNamedDependents = 10
 // eachEngineService).
 func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error) {
 	var svcs []engine.Service
-	err := eachEngineService(db, now, func(s engine.Service) { svcs = append(svcs, s) })
+	err := eachEngineService(db, now, func(s engine.Service) { svcs = append(svcs, s) }, nil)
 	return svcs, err
 }
 
@@ -33,7 +33,8 @@ func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error)
 // open incident, the channels that incident was alerted to, and its recent changes and
 // flapping notice attached. Those few facts are read first; the services follow one row
 // at a time, so a fleet of a million is never held as rows and as the engine at once.
-func eachEngineService(db dbx.Builder, now time.Time, fn func(engine.Service)) error {
+// With key set, each service's key goes to key on the way (the one scan at start-up).
+func eachEngineService(db dbx.Builder, now time.Time, fn func(engine.Service), key func(ingest.ServiceKey)) error {
 	cutoffAt := now.Add(-monitor.FlapWindow)
 	st, err := store.LoadEngineState(db, cutoffAt)
 	if err != nil {
@@ -76,14 +77,21 @@ func eachEngineService(db dbx.Builder, now time.Time, fn func(engine.Service)) e
 	for _, fl := range st.FlapNotices {
 		get(fl.Service).flapAt = store.ParseDate(fl.At)
 	}
-	return store.EachEngineService(db, func(r store.EngineServiceRow) error {
+	each := func(r store.EngineServiceRow, apiKey string) error {
 		s := EngineService(r)
 		if f := byID[r.ID]; f != nil {
 			s.Open, s.Changes, s.FlapNoticeAt = f.open, f.changes, f.flapAt
 		}
 		fn(s)
+		if key != nil {
+			key(ingest.ServiceKey{RecordID: r.ID, ServiceID: r.ServiceID, Key: apiKey})
+		}
 		return nil
-	})
+	}
+	if key == nil {
+		return store.EachEngineService(db, func(r store.EngineServiceRow) error { return each(r, "") })
+	}
+	return store.EachStartupService(db, each)
 }
 
 // EngineService is a service row as the engine keeps it (no incident facts yet).

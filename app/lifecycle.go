@@ -21,15 +21,27 @@ func (s *server) start() error {
 	if err := store.EnsureChangeCounter(s.app.NonconcurrentDB()); err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	if err := s.loadRegistry(); err != nil {
-		return fmt.Errorf("app: load registry: %w", err)
-	}
 	db, ok := s.app.NonconcurrentDB().(*dbx.DB)
 	if !ok {
 		return fmt.Errorf("app: unexpected write db type %T", s.app.NonconcurrentDB())
 	}
 	if err := ingest.Reconcile(db.DB()); err != nil {
 		return err
+	}
+	// One scan of the fleet fills the key registry and, for startAlerts, the engine (after
+	// Reconcile, so the engine sees every stored beat).
+	hint, err := store.ServiceCountHint(s.app.DB())
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	err = s.reg.ReplaceServicesFrom(hint, func(add func(ingest.ServiceKey)) error {
+		return s.alerts.Preload(hint, add)
+	})
+	if err != nil {
+		return fmt.Errorf("app: load services: %w", err)
+	}
+	if err := s.reloadKeys(s.app); err != nil {
+		return fmt.Errorf("app: load registry: %w", err)
 	}
 	s.limiter = ingest.NewLimiter(s.cfg.RateLimit)
 	s.api.Limiter, s.api.PublicStatus = s.limiter, s.cfg.PublicStatus

@@ -7,15 +7,31 @@ import (
 	"github.com/pocketbase/dbx"
 )
 
-// SQLEngineServicesEach reads every service as the engine keeps it, for a start-up
-// load that takes the rows one at a time.
-const SQLEngineServicesEach = SQLEngineServices
+// Queries of the start-up loads that take the rows one at a time.
+const (
+	// SQLEngineServicesEach reads every service as the engine keeps it.
+	SQLEngineServicesEach = SQLEngineServices
+	// SQLStartupServices is SQLEngineServicesEach with each service's key: the one scan
+	// of the fleet at start-up, which fills the engine and the key registry together.
+	SQLStartupServices = "SELECT " + serviceColumns + ", s.dependsOn, s.reminderMinutes, s.apiKey" + servicesFrom
+)
 
 // EachEngineService calls fn with every service row as the engine keeps it, one row at
 // a time, so a start-up load of a large fleet never holds every row at once. An error
 // from fn stops the read and is returned as it is.
-func EachEngineService(db dbx.Builder, fn func(EngineServiceRow) error) (err error) {
-	rows, err := db.NewQuery(SQLEngineServicesEach).Rows()
+func EachEngineService(db dbx.Builder, fn func(EngineServiceRow) error) error {
+	return eachService(db.NewQuery(SQLEngineServicesEach), false, func(r EngineServiceRow, _ string) error { return fn(r) })
+}
+
+// EachStartupService is EachEngineService with each service's key beside its row
+// (SQLStartupServices): the start-up load reads the fleet once for the engine and the
+// key registry.
+func EachStartupService(db dbx.Builder, fn func(r EngineServiceRow, apiKey string) error) error {
+	return eachService(db.NewQuery(SQLStartupServices), true, fn)
+}
+
+func eachService(q *dbx.Query, withKey bool, fn func(EngineServiceRow, string) error) (err error) {
+	rows, err := q.Rows()
 	if err != nil {
 		return fmt.Errorf("store: load services: %w", err)
 	}
@@ -26,10 +42,15 @@ func EachEngineService(db dbx.Builder, fn func(EngineServiceRow) error) (err err
 	}()
 	for rows.Next() {
 		var r EngineServiceRow
-		if err := rows.Scan(r.scanDest()...); err != nil {
+		var key string
+		dest := r.scanDest()
+		if withKey {
+			dest = append(dest, &key)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("store: load services: scan: %w", err)
 		}
-		if err := fn(r); err != nil {
+		if err := fn(r, key); err != nil {
 			return err
 		}
 	}
