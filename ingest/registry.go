@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/slotindex"
 )
 
 // Scope is a permission an api_keys key can carry.
@@ -47,24 +48,75 @@ type apiKey struct {
 // Registry holds services and keys in memory so a beat is authorised without a query.
 // Record hooks keep it current, so an admin edit applies to the next request.
 type Registry struct {
-	mu       sync.RWMutex
-	services map[string]*Service // by serviceId
-	byRecord map[string]string   // record id -> serviceId
-	keys     []apiKey
+	mu   sync.RWMutex
+	set  *serviceSet
+	keys []apiKey
+}
+
+// serviceSet is every service, compacted for a fleet of a million: one slice of
+// fixed-size records (no pointer to each, the strings are the rows' own), found through
+// two slot indexes of about 8 bytes a service each. A deleted service's slot is reused.
+type serviceSet struct {
+	svcs     []Service
+	free     []int32         // slots of deleted services, reused first
+	bySID    slotindex.Index // serviceId -> slot
+	byRecord slotindex.Index // record id -> slot
+}
+
+func newServiceSet(sizeHint int) *serviceSet {
+	t := &serviceSet{svcs: make([]Service, 0, max(sizeHint, 0))}
+	t.bySID = slotindex.New(sizeHint, func(s int32) string { return t.svcs[s].ServiceID })
+	t.byRecord = slotindex.New(sizeHint, func(s int32) string { return t.svcs[s].RecordID })
+	return t
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{services: map[string]*Service{}, byRecord: map[string]string{}}
+	return &Registry{set: newServiceSet(0)}
 }
 
 // newService keeps a service's key as its digest only; an empty key matches nothing.
-func newService(recordID, serviceID, key string) *Service {
-	s := &Service{RecordID: recordID, ServiceID: serviceID, hasKey: key != ""}
+func newService(recordID, serviceID, key string) Service {
+	s := Service{RecordID: recordID, ServiceID: serviceID, hasKey: key != ""}
 	if key != "" {
 		s.keyDigest = sha256.Sum256([]byte(key))
 	}
 	return s
+}
+
+// put adds or replaces the service of v's record id. As with the two maps this replaced,
+// the serviceId the record had is forgotten whichever record holds it, and v's serviceId
+// is taken from any record that holds it.
+func (t *serviceSet) put(v Service) {
+	s, ok := t.byRecord.Get(v.RecordID)
+	if ok {
+		t.bySID.Delete(t.svcs[s].ServiceID)
+		// The record id is the same string (the index reads it), the rest is new.
+		t.svcs[s] = v
+	} else {
+		if n := len(t.free); n > 0 {
+			s, t.free = t.free[n-1], t.free[:n-1]
+			t.svcs[s] = v
+		} else {
+			t.svcs = append(t.svcs, v)
+			s = int32(len(t.svcs) - 1)
+		}
+		t.byRecord.Put(s)
+	}
+	t.bySID.Put(s)
+}
+
+// del forgets the service of record id rec, and the serviceId it had whichever record
+// holds it (as the maps did); its slot is freed for the next new service.
+func (t *serviceSet) del(rec string) {
+	s, ok := t.byRecord.Get(rec)
+	if !ok {
+		return
+	}
+	t.bySID.Delete(t.svcs[s].ServiceID)
+	t.byRecord.Remove(s)
+	t.svcs[s] = Service{} // drops the strings for the GC
+	t.free = append(t.free, s)
 }
 
 // PutService adds or replaces a service (a rename of its serviceId included).
@@ -72,11 +124,7 @@ func (r *Registry) PutService(recordID, serviceID, key string) {
 	s := newService(recordID, serviceID, key)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if old, ok := r.byRecord[recordID]; ok {
-		delete(r.services, old)
-	}
-	r.services[serviceID] = s
-	r.byRecord[recordID] = serviceID
+	r.set.put(s)
 }
 
 // ServiceKey is a service as ReplaceServices takes it.
@@ -86,28 +134,28 @@ type ServiceKey struct {
 
 // ReplaceServices swaps in a whole new set of services at once.
 func (r *Registry) ReplaceServices(list []ServiceKey) {
-	r.ReplaceServicesFrom(len(list), func(add func(ServiceKey)) error {
-		for _, k := range list {
-			add(k)
-		}
-		return nil
-	})
+	t := newServiceSet(len(list))
+	for _, k := range list {
+		t.put(newService(k.RecordID, k.ServiceID, k.Key))
+	}
+	r.mu.Lock()
+	r.set = t
+	r.mu.Unlock()
 }
 
 // ReplaceServicesFrom replaces every service with those each hands to add, row by row as
-// they are read (sizeHint sizes the maps). On an error the registry is left as it was.
+// they are read (sizeHint sizes the slice and indexes; a repeated record id replaces).
+// It keeps the rows' strings, not copies. On an error the registry is left as it was.
 func (r *Registry) ReplaceServicesFrom(sizeHint int, each func(add func(ServiceKey)) error) error {
-	services := make(map[string]*Service, sizeHint)
-	byRecord := make(map[string]string, sizeHint)
+	t := newServiceSet(sizeHint)
 	err := each(func(k ServiceKey) {
-		services[k.ServiceID] = newService(k.RecordID, k.ServiceID, k.Key)
-		byRecord[k.RecordID] = k.ServiceID
+		t.put(newService(k.RecordID, k.ServiceID, k.Key))
 	})
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
-	r.services, r.byRecord = services, byRecord
+	r.set = t
 	r.mu.Unlock()
 	return nil
 }
@@ -116,10 +164,7 @@ func (r *Registry) ReplaceServicesFrom(sizeHint int, each func(add func(ServiceK
 func (r *Registry) DeleteService(recordID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if old, ok := r.byRecord[recordID]; ok {
-		delete(r.services, old)
-		delete(r.byRecord, recordID)
-	}
+	r.set.del(recordID)
 }
 
 // SetAPIKeys replaces every api key; disabled and empty keys are left out.
@@ -150,7 +195,7 @@ func (r *Registry) SetAPIKeys(keys []APIKey) {
 func (r *Registry) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.services)
+	return r.set.bySID.Len()
 }
 
 // Grant is the outcome of authorising a beat: the service and which key allowed it.
@@ -174,10 +219,11 @@ func (g Grant) LimitKey() string {
 func (r *Registry) AuthorizeBeat(serviceID, key string) (Grant, string) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	s, ok := r.services[serviceID]
+	slot, ok := r.set.bySID.Get(serviceID)
 	if !ok {
 		return Grant{}, monitor.ErrUnknownService
 	}
+	s := &r.set.svcs[slot]
 	if key == "" {
 		return Grant{}, monitor.ErrInvalidKey
 	}
