@@ -89,7 +89,24 @@ func (a *API) HeartbeatCreate(e *core.RequestEvent) error {
 	if stored, err := a.commit(e, []ingest.Beat{a.beat(e, grant, b, now)}); !stored {
 		return err
 	}
-	return writeJSON(e, http.StatusOK, heartbeatReply{Success: true, Message: "Heartbeat received", Timestamp: iso(now)})
+	return beatReceived(e, now)
+}
+
+// beatReceived is the 200 reply to a single beat stored at now: writeJSON's bytes and
+// headers for heartbeatReply{Success: true, Message: "Heartbeat received", Timestamp},
+// appended by hand (nothing in it needs escaping), as the hot path's most frequent reply.
+func beatReceived(e *core.RequestEvent, now time.Time) error {
+	b := make([]byte, 0, 96)
+	b = append(b, `{"success":true,"message":"Heartbeat received","timestamp":"`...)
+	b = now.UTC().AppendFormat(b, isoLayout)
+	b = append(b, `"}`...)
+	e.Response.Header().Set("Content-Type", "application/json")
+	e.Response.Header().Set("X-Content-Type-Options", "nosniff")
+	e.Response.WriteHeader(http.StatusOK)
+	if _, err := e.Response.Write(b); err != nil {
+		return fmt.Errorf("api: heartbeat reply: %w", err)
+	}
+	return nil
 }
 
 // heartbeatBatch answers a batch: 200 when every entry is stored, 207 when some are,
