@@ -98,6 +98,7 @@ type Writer struct {
 	maxQueue int64
 	queued   atomic.Int64
 	commits  atomic.Int64
+	written  atomic.Pointer[func(map[string]int)] // see OnWritten
 
 	failNext atomic.Int32 // tests: fail this many commits before touching the database
 	ckptMu   sync.Mutex   // held by whichever checkpoint runs
@@ -632,6 +633,7 @@ func (w *Writer) commitTx(batch []*job, due map[string]lastBeat, now time.Time) 
 		return fmt.Errorf("ingest: commit: %w", err)
 	}
 	w.commits.Add(1)
+	w.noteWritten(batch)
 	for id, at := range keysUsed {
 		w.keyUse[id] = at
 	}
