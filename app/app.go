@@ -32,6 +32,7 @@ type server struct {
 	alerts           *alerting.Alerting
 	api              *api.API
 	dash             *dashboard.Dashboard
+	retention        *retention // what each retention pass must look at (retention.go)
 }
 
 // Register builds the monitor on app and binds every route, record hook and cron job.

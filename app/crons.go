@@ -12,6 +12,7 @@ import (
 // bindCrons adds the monitor's cron jobs: the minute's summary, retention, and the log
 // of the minute's refused beats.
 func bindCrons(app core.App, s *server) {
+	bindRetention(app, s)
 	app.Cron().MustAdd("staleness", "* * * * *", s.cronJob("staleness", func() error { return s.alerts.CheckStaleness(s.now()) }))
 	app.Cron().MustAdd("retention", "*/10 * * * *", s.cronJob("retention", func() error { return s.prune(s.now()) }))
 	app.Cron().MustAdd("alerts-retention", "17 * * * *", s.cronJob("alerts-retention", func() error {
@@ -23,10 +24,11 @@ func bindCrons(app core.App, s *server) {
 	}))
 }
 
-// prune applies the configured retention at now.
+// prune applies the configured retention at now: a pass of s.retention, which looks
+// only at the services that may hold more than is kept (see retention.go).
 func (s *server) prune(now time.Time) error {
 	keep := store.Retention{Heartbeats: s.cfg.KeepHeartbeats, Logs: s.cfg.KeepLogs, Summaries: s.cfg.KeepSummaries, IncidentsDays: s.cfg.KeepIncidentsDays}
-	return store.Prune(s.app, keep, now)
+	return s.retention.pass(s.app, keep, now)
 }
 
 // cronJob wraps a cron body so a panic or error is logged instead of killing the process.
