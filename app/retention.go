@@ -129,17 +129,19 @@ func (r *retention) pass(db store.DBs, keep store.Retention, now time.Time) erro
 	}
 	counted := r.counted
 	r.mu.Unlock()
-	var err error
-	if counted {
-		err = r.countLogs(db)
-	} else {
-		err = r.countAll(db, keep)
-	}
-	if err != nil {
-		return err
-	}
-	if err := r.trimOver(db, keep); err != nil {
-		return err
+	if keep.Heartbeats > 0 || keep.Logs > 0 {
+		var err error
+		if counted {
+			err = r.countLogs(db)
+		} else {
+			err = r.countAll(db, keep)
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.trimOver(db, keep); err != nil {
+			return err
+		}
 	}
 	shared := r.newSchedule(0, 0)
 	if err := store.PruneShared(db, keep, now, func(busy time.Duration) { shared.rest(0, busy) }); err != nil {
@@ -164,11 +166,11 @@ func (r *retention) countAll(db store.DBs, keep store.Retention) error {
 	for after := ""; ; {
 		start := time.Now()
 		ids, err := store.ServicesAfter(db, after, heldChunk)
-		if err != nil || len(ids) == 0 {
-			if err == nil {
-				break
-			}
+		if err != nil {
 			return err
+		}
+		if len(ids) == 0 {
+			break
 		}
 		rows, err := store.HeldRows(db, ids, keep)
 		if err != nil {

@@ -71,12 +71,12 @@ func HeldRows(db DBs, ids []string, keep Retention) ([]HeldRow, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	params := dbx.Params{"capBeats": max(keep.Heartbeats+1, 0), "capLogs": max(keep.Logs+1, 0)}
-	if keep.Heartbeats <= 0 {
-		params["capBeats"] = 0
+	params := dbx.Params{"capBeats": 0, "capLogs": 0}
+	if keep.Heartbeats > 0 {
+		params["capBeats"] = keep.Heartbeats + 1
 	}
-	if keep.Logs <= 0 {
-		params["capLogs"] = 0
+	if keep.Logs > 0 {
+		params["capLogs"] = keep.Logs + 1
 	}
 	names := make([]string, len(ids))
 	for i, id := range ids {
