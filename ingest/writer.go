@@ -115,6 +115,7 @@ type Writer struct {
 	// Owned by the writer goroutine.
 	keyUse   map[string]time.Time // when lastUsedAt was last written per api key
 	services map[string]*serviceState
+	held     atomic.Int64 // len(services) after the last flush, for tests
 	inserts  map[int]*sql.Stmt
 	update   *sql.Stmt
 	pragmas  *sql.Stmt
@@ -410,10 +411,18 @@ func (w *Writer) flushPending(all bool) {
 	now := time.Now()
 	due := map[string]lastBeat{}
 	for id, st := range w.services {
-		if st.pending != nil && (all || now.Sub(st.writtenAt) >= lastWriteEvery) {
+		switch {
+		case st.pending != nil && (all || now.Sub(st.writtenAt) >= lastWriteEvery):
 			due[id] = *st.pending
+		case st.pending == nil && now.Sub(st.writtenAt) >= lastWriteEvery:
+			// Nothing held back and nothing to hold back for: its next beat is written
+			// at once whether or not it is remembered, so it is forgotten. The map holds
+			// the services written in about the last second, not every one that ever
+			// beat, and this walk costs what beat lately, not the fleet.
+			delete(w.services, id)
 		}
 	}
+	w.held.Store(int64(len(w.services)))
 	if len(due) == 0 {
 		return
 	}

@@ -397,3 +397,41 @@ func TestWriterRetriesFailedCommit(t *testing.T) {
 		t.Errorf("%d rows after a batch that failed every attempt, want 1", got)
 	}
 }
+
+// TestWriterForgetsQuietServices: the writer remembers a service only while it may hold
+// its update back (about a second after writing it). A fleet of a million that each beat
+// once every two minutes would otherwise stay in its memory, and every tick would walk
+// it; here 2,000 services beat once, and about a second later it holds none of them,
+// while a held-back update is still written.
+func TestWriterForgetsQuietServices(t *testing.T) {
+	db, ids := newTestDB(t, 2000)
+	w := newTestWriter(t, db, 10000)
+	defer w.Close(context.Background())
+	now := time.Now().UTC()
+	beats := make([]Beat, len(ids))
+	for i, id := range ids {
+		beats[i] = Beat{ServiceRecordID: id, Status: "up", At: now}
+	}
+	if err := w.Submit(context.Background(), beats); err != nil {
+		t.Fatal(err)
+	}
+	// A repeat beat of one service within the second is held back, then written.
+	held := now.Add(5 * time.Millisecond)
+	if err := w.Submit(context.Background(), []Beat{{ServiceRecordID: ids[0], Status: "up", At: held}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * lastWriteEvery)
+	for w.held.Load() != 0 || time.Since(now) < lastWriteEvery {
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer still remembers %d services %s after they beat", w.held.Load(), time.Since(now))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var seen string
+	if err := db.QueryRow("SELECT lastSeen FROM service_states WHERE id = ?", ids[0]).Scan(&seen); err != nil {
+		t.Fatal(err)
+	}
+	if seen != held.Format(DateLayout) {
+		t.Errorf("held-back lastSeen %s, want %s", seen, held.Format(DateLayout))
+	}
+}
