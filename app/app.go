@@ -33,6 +33,7 @@ type server struct {
 	api              *api.API
 	dash             *dashboard.Dashboard
 	retention        *retention // what each retention pass must look at (retention.go)
+	fast             *fastBeat  // POST /api/heartbeat ahead of PocketBase's router (fastbeat.go)
 }
 
 // Register builds the monitor on app and binds every route, record hook and cron job.
@@ -43,7 +44,7 @@ func Register(app core.App, cfg *Config) {
 }
 
 func register(app core.App, cfg *Config) *server {
-	s := &server{app: app, cfg: cfg, reg: ingest.NewRegistry(), now: time.Now}
+	s := &server{app: app, cfg: cfg, reg: ingest.NewRegistry(), now: time.Now, fast: &fastBeat{app: app}}
 	clock := func() time.Time { return s.now() } // the tests set s.now after Register
 	s.alerts = alerting.New(app, clock)
 	s.dash = dashboard.New(app, s.alerts, clock)
@@ -59,11 +60,20 @@ func register(app core.App, cfg *Config) *server {
 		if err := s.start(); err != nil {
 			return err
 		}
-		bindRoutes(se, s.api, s.dash)
+		bindRoutes(se, s.api, s.dash, s.fast)
 		if err := s.startAlerts(); err != nil {
 			return err
 		}
-		return se.Next()
+		if err := se.Next(); err != nil {
+			return err
+		}
+		// apis.Serve sets the server's handler (the router's mux) in the chain's last
+		// function and serves only once the chain returns: the fast path goes in front now.
+		// (Tests that trigger OnServe themselves have no server.)
+		if se.Server != nil && se.Server.Handler != nil {
+			se.Server.Handler = s.fast.wrap(se.Server.Handler, se.Router)
+		}
+		return nil
 	})
 	app.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {
 		s.stopAlerts()

@@ -7,6 +7,7 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/dashboard"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
 )
 
 // bindRoutes is the route table: every URL the monitor serves besides PocketBase's own.
@@ -16,9 +17,16 @@ import (
 // CORS middleware); refused beats are kept out of the request log and counted per
 // minute instead (api/refusals.go). The dashboard's session cookie is read by the pages
 // and the read API only.
-func bindRoutes(se *core.ServeEvent, a *api.API, d *dashboard.Dashboard) {
+//
+// POST /api/heartbeat is also served ahead of PocketBase's router by the fast path
+// (fastbeat.go), with the same middleware and handler as its route below: beats without
+// an Origin header, on a plain host, under PocketBase's body limit and with its rate
+// limits off, which is every beat a client script sends. The route serves every other
+// one, and the tests that go through the router.
+func bindRoutes(se *core.ServeEvent, a *api.API, d *dashboard.Dashboard, fast *fastBeat) {
 	// The JSON API.
-	se.Router.POST("/api/heartbeat", a.HeartbeatCreate).
+	fast.bind(a.HeartbeatCreate, a.CountRefusals) // the fast path: keep it in step with the route
+	se.Router.POST(heartbeatPath, a.HeartbeatCreate).
 		Bind(apis.SkipSuccessActivityLog()).
 		BindFunc(a.CountRefusals).
 		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // beats carry service keys, never PocketBase tokens
@@ -33,7 +41,7 @@ func bindRoutes(se *core.ServeEvent, a *api.API, d *dashboard.Dashboard) {
 	se.Router.GET("/api/uptime", a.UptimeGet).BindFunc(a.RequireReader)
 	// PocketBase owns GET /api/logs (the admin log viewer); ours answers only when a
 	// serviceId is asked for, so it is a router-level middleware, not a second route.
-	se.Router.BindFunc(a.LogsMiddleware)
+	se.Router.Bind(&hook.Handler[*core.RequestEvent]{Id: logsMiddlewareID, Func: a.LogsMiddleware})
 	se.Router.POST("/api/alert", a.AlertCreate).
 		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // alert keys are api_keys keys, never PocketBase tokens
 	se.Router.GET("/api/alerts/recent", a.AlertsRecent).BindFunc(a.RequireReader)
