@@ -265,8 +265,13 @@ func (w *Writer) run() {
 		// Gather what is queued, then yield once so that handlers ready to run can queue
 		// their beats too, and gather again for as long as that brings more. On a single
 		// core (GOMAXPROCS=1) handlers cannot run while this goroutine does: without the
-		// yield every batch held one beat and group commit never happened.
-		for n < w.maxBatch {
+		// yield every batch held one beat and group commit never happened. Gathering
+		// stops after maxGather: when another goroutine is busy on that one core (a
+		// retention pass, a large reply, the collector), each yield can last a whole
+		// time slice (10 ms) and bring in only a few beats, and a batch that kept
+		// gathering would not commit until the other work ended.
+		gatherFrom := time.Now()
+		for n < w.maxBatch && time.Since(gatherFrom) < maxGather {
 			got := false
 		fill:
 			for n < w.maxBatch {
@@ -449,6 +454,9 @@ const heartbeatCols = 8
 // chunkSizes are the row counts of the prepared multi-row INSERTs a batch is split into:
 // a few statements prepared once, instead of parsing a new statement for every batch.
 var chunkSizes = []int{128, 32, 8, 1}
+
+// maxGather bounds how long the writer gathers a batch before it commits (see run).
+var maxGather = 2 * time.Millisecond
 
 // lastWriteEvery bounds how often a service's lastSeen is rewritten while its reported
 // status stays the same. A service beating many times a second would otherwise dirty
