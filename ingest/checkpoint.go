@@ -2,12 +2,7 @@ package ingest
 
 import (
 	"database/sql"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 	"sync"
 	"time"
 )
@@ -65,39 +60,4 @@ func (w *Writer) StartCheckpointer(readers *sql.DB, interval time.Duration) (sto
 		once.Do(func() { close(done) })
 		<-finished
 	}
-}
-
-// logFill is how much of the write-ahead log holds frames not yet started over: the
-// file's size, or less once a RESTART checkpoint let later commits write over it from
-// the start. SQLite keeps the count of valid frames (mxFrame) and the page size in the
-// wal-index header at the start of the -shm file, in native byte order (see
-// sqlite.org/walformat.html). Without it the file's size is the answer: never less
-// than the fill.
-func (w *Writer) logFill() int64 {
-	size := w.logSize()
-	if size == 0 {
-		return 0
-	}
-	shm, err := os.Open(strings.TrimSuffix(w.walPath, "-wal") + "-shm")
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			w.report(fmt.Errorf("ingest: log fill: %w", err))
-		}
-		return size
-	}
-	defer shm.Close()
-	var hdr [20]byte
-	if _, err := io.ReadFull(shm, hdr[:]); err != nil {
-		w.report(fmt.Errorf("ingest: log fill: %w", err))
-		return size
-	}
-	page := int64(binary.NativeEndian.Uint16(hdr[14:16]))
-	if page == 1 {
-		page = 1 << 16
-	}
-	frames := int64(binary.NativeEndian.Uint32(hdr[16:20]))
-	if page < 512 {
-		return size
-	}
-	return min(size, 32+frames*(24+page))
 }

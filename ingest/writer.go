@@ -28,12 +28,11 @@ var (
 
 // Bounds of the write-ahead log. It grows by every page each commit dirties (~15 MB/s at
 // 1,000 small commits a second) and, with automatic checkpoints off on the writer's
-// connection, only the writer starts it over. Before a commit, a log holding walTruncateAt
-// or more is checkpointed and started over (its file written over from the start; it is
-// truncated to nothing once idle), waiting (within the busy timeout) for readers still
-// on it: at any rate the writer accepts, ingest slows down while the log is copied,
-// instead of the disk filling. A log holding walRefuseAt or more that readers kept from
-// being started over takes no more commits (ErrLogFull). So the log never exceeds
+// connection, only the writer starts it over. Before a commit, a log of walTruncateAt or
+// more is checkpointed and truncated to nothing, waiting (within the busy timeout) for
+// readers still on it: at any rate the writer accepts, ingest slows down while the log is
+// copied, instead of the disk filling. A log of walRefuseAt or more that readers kept
+// from being truncated takes no more commits (ErrLogFull). So the log never exceeds
 // walRefuseAt plus one batch (2,000 beats of at most ~10 KB: ~20 MB) plus what PocketBase
 // wrote meanwhile: well under 64 MB on a 1 GB volume.
 const (
@@ -313,7 +312,11 @@ func (w *Writer) run() {
 	}
 }
 
-// logSize is the size of the write-ahead log file (0 when there is none).
+// logSize is the size of the write-ahead log file (0 when there is none). It stats the
+// file and never opens it, nor the -shm: closing any descriptor of a file drops every
+// POSIX lock this process holds on it, SQLite's included, and another process (an
+// import, a backup) may then recover and shrink the wal-index this one has mapped: the
+// server died of SIGBUS that way (sqlite.org/howtocorrupt.html, section 2.2).
 func (w *Writer) logSize() int64 {
 	if w.walPath == "" {
 		return 0
@@ -334,17 +337,6 @@ func (w *Writer) logSize() int64 {
 // set, a checkpoint already running (StartCheckpointer's, which can take 100 ms) is not
 // waited for: errCheckpointRunning, and the caller tries again later.
 func (w *Writer) truncateLog(wait bool) error {
-	return w.resetLog(wait, "PRAGMA wal_checkpoint(TRUNCATE)")
-}
-
-// restartLog is truncateLog that leaves the file at its size: the next commits write
-// over it from the start. Under load that is cheaper than truncating it to nothing and
-// growing it again (the kernel frees every page of it and then allocates it anew).
-func (w *Writer) restartLog(wait bool) error {
-	return w.resetLog(wait, "PRAGMA wal_checkpoint(RESTART)")
-}
-
-func (w *Writer) resetLog(wait bool, pragma string) error {
 	if wait {
 		w.ckptMu.Lock()
 	} else if !w.ckptMu.TryLock() {
@@ -352,7 +344,7 @@ func (w *Writer) resetLog(wait bool, pragma string) error {
 	}
 	defer w.ckptMu.Unlock()
 	var busy, logFrames, done int
-	if err := w.db.QueryRow(pragma).Scan(&busy, &logFrames, &done); err != nil {
+	if err := w.db.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
 		return fmt.Errorf("ingest: truncate log: %w", err)
 	}
 	if busy != 0 {
@@ -361,21 +353,15 @@ func (w *Writer) resetLog(wait bool, pragma string) error {
 	return nil
 }
 
-// boundLog runs before each commit: it starts over a log holding walTruncate or more,
-// and refuses the commit when that failed and the log holds walRefuse or more (see
-// walTruncateAt). A full log is truncated, not just started over: its file then shrinks
-// back once readers let go.
+// boundLog runs before each commit: it truncates a log past walTruncate, and refuses the
+// commit when that failed and the log is past walRefuse (see walTruncateAt).
 func (w *Writer) boundLog() error {
-	size := w.logFill()
+	size := w.logSize()
 	if size < w.walTruncate {
 		return nil
 	}
 	full := size >= w.walRefuse
-	reset := w.restartLog
-	if full {
-		reset = w.truncateLog
-	}
-	err := reset(full)
+	err := w.truncateLog(full)
 	switch {
 	case err == nil:
 		return nil
