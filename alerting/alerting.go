@@ -12,6 +12,7 @@ import (
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/pocketbase/pocketbase/core"
@@ -98,6 +99,15 @@ func (a *Alerting) Start(w *ingest.Writer, s Settings) error {
 func (a *Alerting) Preload(sizeHint int, key func(ingest.ServiceKey)) error {
 	load := engine.NewLoader(sizeHint)
 	if err := eachEngineService(a.App.DB(), a.Now().UTC(), load.Add, key); err != nil {
+		return err
+	}
+	// The states follow in a scan of their own (see store.SQLStartupServices); a state
+	// whose service is gone is left out.
+	err := store.EachServiceState(a.App.DB(), func(r store.StateRow) {
+		load.SetState(r.ID, store.ParseDate(r.LastSeen), r.LastStatus, monitor.CleanText(r.LastMessage),
+			monitor.Status(r.Status), store.ParseDate(r.StatusChangedAt))
+	})
+	if err != nil {
 		return err
 	}
 	a.preloaded = load

@@ -33,7 +33,8 @@ func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error)
 // open incident, the channels that incident was alerted to, and its recent changes and
 // flapping notice attached. Those few facts are read first; the services follow one row
 // at a time, so a fleet of a million is never held as rows and as the engine at once.
-// With key set, each service's key goes to key on the way (the one scan at start-up).
+// With key set, each service's key goes to key on the way, and the services are read
+// without their states, which the caller reads in a second scan (see Preload).
 func eachEngineService(db dbx.Builder, now time.Time, fn func(engine.Service), key func(ingest.ServiceKey)) error {
 	cutoffAt := now.Add(-monitor.FlapWindow)
 	st, err := store.LoadEngineState(db, cutoffAt)
@@ -88,10 +89,10 @@ func eachEngineService(db dbx.Builder, now time.Time, fn func(engine.Service), k
 		}
 		return nil
 	}
-	if key == nil {
-		return store.EachEngineService(db, func(r store.EngineServiceRow) error { return each(r, "") })
+	if key != nil {
+		return store.EachStartupService(db, each)
 	}
-	return store.EachStartupService(db, each)
+	return store.EachEngineService(db, func(r store.EngineServiceRow) error { return each(r, "") })
 }
 
 // EngineService is a service row as the engine keeps it (no incident facts yet).

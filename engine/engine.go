@@ -133,6 +133,27 @@ func (l *Loader) Add(s Service) {
 	}
 }
 
+// SetState sets the stored state of a service already added: its last beat, the status
+// and message that beat reported, and its committed state since when. The start-up
+// reads the services and their states in two scans (each in storage order) and joins
+// them here, by the loader's own index. It reports whether the service was there.
+func (l *Loader) SetState(id string, lastSeen time.Time, lastStatus, lastMessage string, state monitor.Status, since time.Time) bool {
+	f := l.f
+	slot, ok := f.byID.Get(id)
+	if !ok {
+		return false
+	}
+	if state == "" {
+		state = monitor.Unknown
+	}
+	en := &f.es[slot]
+	f.count(en.state, -1)
+	en.lastSeen, en.lastSta, en.msg = msOf(lastSeen), f.code(lastStatus), lastMessage
+	en.state, en.since = f.code(string(state)), msOf(since)
+	f.count(en.state, 1)
+	return true
+}
+
 // LoadFrom replaces the engine's services with what l holds, and its channels and
 // windows, as read at start-up. Every service is due at once: the first evaluation
 // after a start applies the restart grace. l is spent.
