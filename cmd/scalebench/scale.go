@@ -247,7 +247,10 @@ func runScale(ctx context.Context, c scaleConfig) scaleResult {
 			return err
 		}
 		r.StartHealthS = d.Seconds()
-		d, err = waitReady(sctx, client, base+"/api/status", benchReadKey, srv.started, alive)
+		// The first answer of /api/status (one service of it: every service of a million
+		// is 258 MB and seconds to send, timed on its own below) says the engine is loaded
+		// and the read path answers.
+		d, err = waitReady(sctx, client, base+"/api/status?perPage=1", benchReadKey, srv.started, alive)
 		if err != nil {
 			return err
 		}
