@@ -335,3 +335,21 @@ func TestWarmInterval(t *testing.T) {
 		}
 	}
 }
+
+// TestShortfallSaysWhy: a run that did not keep its rate says how far it got and
+// whether the server's core was the limit; a run that kept it says nothing.
+func TestShortfallSaysWhy(t *testing.T) {
+	cpu := scaleResult{LoadCPUPct: 90, Load: &loadResult{Rate: 8500, DurationS: 180, OK: 1_400_000, AchievedPS: 7900, Dropped: 60000}}
+	if got := shortfall(cpu); !strings.Contains(got, "7900 of 8500 beats/s") || !strings.Contains(got, "CPU-bound") || !strings.Contains(got, "114 µs") {
+		t.Errorf("CPU-bound run: %q", got)
+	}
+	wait := cpu
+	wait.LoadCPUPct = 40
+	if got := shortfall(wait); !strings.Contains(got, "waited") {
+		t.Errorf("waiting run: %q", got)
+	}
+	kept := scaleResult{LoadCPUPct: 12, Load: &loadResult{Rate: 300, DurationS: 180, OK: 54000, Scheduled: 54000, AchievedPS: 300}}
+	if got := shortfall(kept); got != "" {
+		t.Errorf("a run that kept its rate: %q, want nothing", got)
+	}
+}

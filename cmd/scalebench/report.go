@@ -207,6 +207,29 @@ func importRSSText(i *importResult) string {
 	return fmt.Sprintf("%.0f MB", i.PeakMB)
 }
 
+// cpuBound is the server CPU (percent of its one core) from which a rate it did not
+// keep is put down to the server's CPU rather than to waiting.
+const cpuBound = 85.0
+
+// shortfall says, for a load run that did not keep its rate, how far it got and what
+// held it back: the server's one core (CPU time per beat against what the rate allows),
+// or, with CPU to spare, waiting (the writer's commits, the disk) or the generator's
+// bound on beats in flight. Empty when the rate was kept.
+func shortfall(r scaleResult) string {
+	l := r.Load
+	if l == nil || l.OK == 0 || sustained(l, l.Rate) {
+		return ""
+	}
+	perBeat := r.LoadCPUPct / 100 / l.AchievedPS * 1e6 // server CPU µs per beat
+	budget := 1e6 / l.Rate                             // µs a beat the rate allows on one core
+	s := fmt.Sprintf("%.0f of %.0f beats/s (%.0f %%), %d dropped by the generator (more than its bound in flight); ",
+		l.AchievedPS, l.Rate, l.AchievedPS/l.Rate*100, l.Dropped)
+	if r.LoadCPUPct >= cpuBound {
+		return s + fmt.Sprintf("the server's one core was %.0f %% busy at %.0f µs of CPU a beat, and the rate allows %.0f µs: CPU-bound", r.LoadCPUPct, perBeat, budget)
+	}
+	return s + fmt.Sprintf("the server's core was only %.0f %% busy (%.0f µs a beat): beats waited, not computed (commits, disk, locks)", r.LoadCPUPct, perBeat)
+}
+
 func rateText(l *loadResult) string {
 	if l == nil {
 		return "not run"
@@ -296,6 +319,9 @@ func printScale(w io.Writer, r scaleResult) {
 		add("  latency p50 / p99 / max", fmt.Sprintf("%.2f / %.2f / %.2f ms (the slowest due at +%.1f s)", l.P50Ms, l.P99Ms, l.MaxMs, l.MaxAtS))
 		add("  max near minute boundaries (-1 s..+5 s)", fmt.Sprintf("%.2f ms; p99 away from them %.2f ms", l.BoundaryMaxMs, l.OffBoundaryP99Ms))
 		add("  server CPU under load", fmt.Sprintf("%.1f %% of a core", r.LoadCPUPct))
+		if why := shortfall(r); why != "" {
+			add("  how far it got, and why", why)
+		}
 		add("  RSS under load (peak sampled)", fmt.Sprintf("%.1f MB", r.RSSLoadMB))
 	}
 	if r.IdleAfterCPUPct > 0 {
