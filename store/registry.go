@@ -38,13 +38,6 @@ const (
 			BEGIN UPDATE hm_deletions SET n = n + 1 WHERE tbl = 'api_keys'; END;`
 )
 
-// LoadServiceKeys reads every service's key.
-func LoadServiceKeys(db dbx.Builder) ([]ingest.ServiceKey, error) {
-	var list []ingest.ServiceKey
-	err := EachServiceKey(db, func(k ingest.ServiceKey) { list = append(list, k) })
-	return list, err
-}
-
 // EachServiceKey streams every service's key to fn, row by row: a fleet of a million is
 // not held twice (rows, then the registry) at start-up, and no reflection runs per row.
 func EachServiceKey(db dbx.Builder, fn func(ingest.ServiceKey)) error {
