@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/pocketbase/pocketbase"
 	"github.com/spf13/cobra"
@@ -30,17 +31,18 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.msg }
 
-// Register adds ping, run and import to app's command line.
+// Register adds ping, run, schedule and import to app's command line.
 //
-// ping and run are client commands: they run on the monitored machines, where there is
-// no data directory and the binary's own directory may be read-only. PocketBase's Start
-// opens (and creates) a data directory before running any command, and takes SIGINT
-// and SIGTERM for itself, which run must forward to its child. So when the command line
-// names ping or run, Register runs it at once and exits the process with its code;
+// ping, run and schedule are client commands: they run on the monitored machines (or
+// anywhere, for schedule), where there is no data directory and the binary's own
+// directory may be read-only. PocketBase's Start opens (and creates) a data directory
+// before running any command, and takes SIGINT and SIGTERM for itself, which run must
+// forward to its child. So when the command line names one of them, Register runs it
+// at once and exits the process with its code;
 // otherwise it returns and the commands are listed in --help like any other.
 func Register(app *pocketbase.PocketBase) {
 	env := os.LookupEnv
-	client := []*cobra.Command{newPingCommand(env), newRunCommand(env)}
+	client := []*cobra.Command{newPingCommand(env), newRunCommand(env), newScheduleCommand(time.Now)}
 	app.RootCmd.AddCommand(client...)
 	app.RootCmd.AddCommand(newImportCommand(app))
 
