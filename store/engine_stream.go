@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/pocketbase/dbx"
@@ -34,27 +33,15 @@ type StateRow struct {
 }
 
 // EachServiceState streams every stored service state to fn (SQLStartupStates).
-func EachServiceState(db dbx.Builder, fn func(StateRow)) (err error) {
-	rows, err := db.NewQuery(SQLStartupStates).Rows()
-	if err != nil {
-		return fmt.Errorf("store: load states: %w", err)
-	}
-	defer func() {
-		if cerr := rows.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("store: load states: close: %w", cerr))
-		}
-	}()
-	for rows.Next() {
+func EachServiceState(db dbx.Builder, fn func(StateRow)) error {
+	return eachRow(db.NewQuery(SQLStartupStates), "load states", func(rows *dbx.Rows) error {
 		var r StateRow
 		if err := rows.Scan(&r.ID, &r.LastSeen, &r.LastStatus, &r.LastMessage, &r.Status, &r.StatusChangedAt); err != nil {
 			return fmt.Errorf("store: load states: scan: %w", err)
 		}
 		fn(r)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: load states: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // EachEngineService calls fn with every service row as the engine keeps it, one row at
@@ -70,17 +57,8 @@ func EachStartupService(db dbx.Builder, fn func(r EngineServiceRow, apiKey strin
 	return eachService(db.NewQuery(SQLStartupServices), true, fn)
 }
 
-func eachService(q *dbx.Query, withKey bool, fn func(EngineServiceRow, string) error) (err error) {
-	rows, err := q.Rows()
-	if err != nil {
-		return fmt.Errorf("store: load services: %w", err)
-	}
-	defer func() {
-		if cerr := rows.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("store: load services: close: %w", cerr))
-		}
-	}()
-	for rows.Next() {
+func eachService(q *dbx.Query, withKey bool, fn func(EngineServiceRow, string) error) error {
+	return eachRow(q, "load services", func(rows *dbx.Rows) error {
 		var r EngineServiceRow
 		var key string
 		dest := r.scanDest()
@@ -90,14 +68,8 @@ func eachService(q *dbx.Query, withKey bool, fn func(EngineServiceRow, string) e
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("store: load services: scan: %w", err)
 		}
-		if err := fn(r, key); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: load services: %w", err)
-	}
-	return nil
+		return fn(r, key)
+	})
 }
 
 // scanDest is where each column of SQLEngineServices goes, in its order: a plain Scan

@@ -53,22 +53,14 @@ func LoadServiceKeysSince(db dbx.Builder, since string) ([]ingest.ServiceKey, er
 }
 
 func eachServiceKey(q *dbx.Query, fn func(ingest.ServiceKey)) error {
-	rows, err := q.Rows()
-	if err != nil {
-		return fmt.Errorf("store: load service keys: %w", err)
-	}
-	defer rows.Close() //nolint:errcheck // rows.Err below reports what matters
-	for rows.Next() {
+	return eachRow(q, "load service keys", func(rows *dbx.Rows) error {
 		var k ingest.ServiceKey
 		if err := rows.Scan(&k.RecordID, &k.ServiceID, &k.Key); err != nil {
 			return fmt.Errorf("store: load service keys: %w", err)
 		}
 		fn(k)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: load service keys: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // ServiceCountHint is about how many services there are (at least as many as exist

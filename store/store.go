@@ -6,6 +6,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -95,6 +96,30 @@ func queryAll[T any](db dbx.Builder, q string, params dbx.Params, op string) ([]
 		return nil, fmt.Errorf("store: %s: %w", op, err)
 	}
 	return rows, nil
+}
+
+// eachRow runs q and calls row for each row, one at a time (the streamed loads of a whole
+// fleet). An error from row stops the read and is returned as it is; errors of the query
+// itself are wrapped with op.
+func eachRow(q *dbx.Query, op string, row func(*dbx.Rows) error) (err error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	defer func() {
+		if cerr := rows.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("store: %s: close: %w", op, cerr))
+		}
+	}()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	return nil
 }
 
 // anys is ids as the arguments of dbx.In.
