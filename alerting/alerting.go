@@ -93,17 +93,30 @@ func (a *Alerting) Start(w *ingest.Writer, s Settings) error {
 }
 
 // Preload reads every stored service for the engine ahead of Start, handing each one's
-// key to key on the way: the start-up fills the key registry from the same scan, so a
-// fleet of a million is read once, not twice. The next LoadEngine takes what it read
-// (nothing can change a service in between: the server is not serving yet).
+// key to key (if set) on the way: the start-up fills the key registry from the same scan,
+// so a fleet of a million is read once, not twice. The services and their states are
+// read in two scans, each in storage order, and joined in the loader (a join in SQL
+// looks each state up by id, a random page each). The next LoadEngine takes what it
+// read (nothing can change a service in between: the server is not serving yet).
 func (a *Alerting) Preload(sizeHint int, key func(ingest.ServiceKey)) error {
-	load := engine.NewLoader(sizeHint)
-	if err := eachEngineService(a.App.DB(), a.Now().UTC(), load.Add, key); err != nil {
+	db := a.App.DB()
+	attach, err := engineFacts(db, a.Now().UTC())
+	if err != nil {
 		return err
 	}
-	// The states follow in a scan of their own (see store.SQLStartupServices); a state
-	// whose service is gone is left out.
-	err := store.EachServiceState(a.App.DB(), func(r store.StateRow) {
+	load := engine.NewLoader(sizeHint)
+	err = store.EachStartupService(db, func(r store.EngineServiceRow, apiKey string) error {
+		load.Add(attach(EngineService(r)))
+		if key != nil {
+			key(ingest.ServiceKey{RecordID: r.ID, ServiceID: r.ServiceID, Key: apiKey})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// A state whose service is gone is left out.
+	err = store.EachServiceState(db, func(r store.StateRow) {
 		load.SetState(r.ID, store.ParseDate(r.LastSeen), r.LastStatus, monitor.CleanText(r.LastMessage),
 			monitor.Status(r.Status), store.ParseDate(r.StatusChangedAt))
 	})
@@ -119,18 +132,17 @@ func (a *Alerting) Preload(sizeHint int, key func(ingest.ServiceKey)) error {
 func (a *Alerting) LoadEngine() error {
 	now := a.Now().UTC()
 	db := a.App.DB()
-	load := a.preloaded
-	a.preloaded = nil
-	if load == nil {
+	if a.preloaded == nil {
 		hint, err := store.ServiceCountHint(db)
 		if err != nil {
 			return err
 		}
-		load = engine.NewLoader(hint)
-		if err := eachEngineService(db, now, load.Add, nil); err != nil {
+		if err := a.Preload(hint, nil); err != nil {
 			return err
 		}
 	}
+	load := a.preloaded
+	a.preloaded = nil
 	subs, err := store.LoadSubscribers(db)
 	if err != nil {
 		return err

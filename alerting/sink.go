@@ -21,25 +21,29 @@ import (
 // maxNamedDependents bounds the dependents a message names; it counts them all.
 const maxNamedDependents = 10
 
-// loadEngineServices reads every stored service as the engine keeps it (see
-// eachEngineService).
+// loadEngineServices reads every stored service as the engine keeps it, its state
+// joined in and its incident facts attached (see engineFacts).
 func loadEngineServices(db dbx.Builder, now time.Time) ([]engine.Service, error) {
+	attach, err := engineFacts(db, now)
+	if err != nil {
+		return nil, err
+	}
 	var svcs []engine.Service
-	err := eachEngineService(db, now, func(s engine.Service) { svcs = append(svcs, s) }, nil)
+	err = store.EachEngineService(db, func(r store.EngineServiceRow) error {
+		svcs = append(svcs, attach(EngineService(r)))
+		return nil
+	})
 	return svcs, err
 }
 
-// eachEngineService streams every stored service to fn as the engine keeps it, with its
-// open incident, the channels that incident was alerted to, and its recent changes and
-// flapping notice attached. Those few facts are read first; the services follow one row
-// at a time, so a fleet of a million is never held as rows and as the engine at once.
-// With key set, each service's key goes to key on the way, and the services are read
-// without their states, which the caller reads in a second scan (see Preload).
-func eachEngineService(db dbx.Builder, now time.Time, fn func(engine.Service), key func(ingest.ServiceKey)) error {
+// engineFacts reads what a service's row does not hold: its open incident, the channels
+// that incident was alerted to, its recent changes and its last flapping notice. There
+// are few; the returned func attaches them to a service as its row is read.
+func engineFacts(db dbx.Builder, now time.Time) (func(engine.Service) engine.Service, error) {
 	cutoffAt := now.Add(-monitor.FlapWindow)
 	st, err := store.LoadEngineState(db, cutoffAt)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cutoff := store.DBDate(cutoffAt)
 	type facts struct {
@@ -78,21 +82,12 @@ func eachEngineService(db dbx.Builder, now time.Time, fn func(engine.Service), k
 	for _, fl := range st.FlapNotices {
 		get(fl.Service).flapAt = store.ParseDate(fl.At)
 	}
-	each := func(r store.EngineServiceRow, apiKey string) error {
-		s := EngineService(r)
-		if f := byID[r.ID]; f != nil {
+	return func(s engine.Service) engine.Service {
+		if f := byID[s.ID]; f != nil {
 			s.Open, s.Changes, s.FlapNoticeAt = f.open, f.changes, f.flapAt
 		}
-		fn(s)
-		if key != nil {
-			key(ingest.ServiceKey{RecordID: r.ID, ServiceID: r.ServiceID, Key: apiKey})
-		}
-		return nil
-	}
-	if key != nil {
-		return store.EachStartupService(db, each)
-	}
-	return store.EachEngineService(db, func(r store.EngineServiceRow) error { return each(r, "") })
+		return s
+	}, nil
 }
 
 // EngineService is a service row as the engine keeps it (no incident facts yet).
