@@ -27,6 +27,9 @@ type Settings struct {
 	// WorkerNow is the delivery worker's clock; nil is Now. The app passes the clock it
 	// has at the start: tests that move their clock afterwards move the engine's alone.
 	WorkerNow func() time.Time
+	// CanaryAfter is how long every delivery may fail while alerts are due before the
+	// canary is raised (canary.go); 0 turns it off.
+	CanaryAfter time.Duration
 }
 
 // Alerting holds the engine (every service's live state, waking when one is due), the
@@ -42,6 +45,7 @@ type Alerting struct {
 	settings Settings
 	eng      *engine.Engine
 	worker   *notify.Worker
+	canary   *Canary // nil when off
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	changes  changeLog
@@ -77,6 +81,7 @@ func (a *Alerting) Start(w *ingest.Writer, s Settings) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	a.startCanary(ctx, s.CanaryAfter, workerNow)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

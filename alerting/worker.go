@@ -32,7 +32,11 @@ func (a *Alerting) Channel(row store.ChannelRow) (notify.Channel, error) { retur
 
 // Send sends msg through ch at once (the superusers' channel test).
 func (a *Alerting) Send(ctx context.Context, ch notify.Channel, msg notify.Message) error {
-	return a.Sender().Send(ctx, ch, msg)
+	err := a.Sender().Send(ctx, ch, msg)
+	if err == nil && a.canary != nil {
+		a.canary.Delivered() // a channel fixed and tested clears the canary
+	}
+	return err
 }
 
 // NotificationStore is the delivery worker's view of the notifications collection.

@@ -101,6 +101,9 @@ type Worker struct {
 	Poll time.Duration
 	// Timeout bounds one attempt.
 	Timeout time.Duration
+	// Observe, when set, is told the outcome of every attempt once it is recorded (the
+	// alerting's canary watches for channels that deliver nothing). It must not block.
+	Observe func(Delivery, Outcome)
 
 	once sync.Once
 	wake chan struct{}
@@ -287,7 +290,13 @@ func (w *Worker) deliver(ctx context.Context, d Delivery) error {
 	// A stop arriving now must not leave a sent notification pending, to go out again.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	return w.Store.Record(rctx, d.ID, o)
+	if err := w.Store.Record(rctx, d.ID, o); err != nil {
+		return err
+	}
+	if w.Observe != nil {
+		w.Observe(d, o)
+	}
+	return nil
 }
 
 func (w *Worker) poll() time.Duration {
