@@ -23,6 +23,9 @@ func main() {
 	f.IntVar(&cfg.KeepSummaries, "keepSummaries", cfg.KeepSummaries, "newest staleness summaries kept")
 	f.IntVar(&cfg.KeepIncidentsDays, "keepIncidentsDays", cfg.KeepIncidentsDays, "days closed incidents are kept")
 	f.IntVar(&cfg.FlapLimit, "flapLimit", cfg.FlapLimit, "state changes an hour past which a service gets one flapping notice instead of an alert per flip (0 turns it off)")
+	f.StringVar(&cfg.SelfPing, "selfPing", cfg.SelfPing, "a URL the server GETs every minute (a Healthchecks-style ping URL, or /ping/<pingId> of another instance), so someone is told when this server is gone")
+	f.DurationVar(&cfg.SelfPingEvery, "selfPingEvery", cfg.SelfPingEvery, "how often --selfPing is pinged")
+	f.DurationVar(&cfg.CanaryAfter, "canaryAfter", cfg.CanaryAfter, "how long every notification may fail while alerts are due before the server says so (log, /api/health, dashboard) and tries every other channel (0 turns it off)")
 	// --alertTick set how often a ticker re-evaluated every service; the engine now wakes
 	// at each deadline. The flag is still accepted so existing service files keep working.
 	f.Duration("alertTick", 0, "no longer used: alerts are decided at each deadline")

@@ -82,5 +82,6 @@ func register(app core.App, cfg *Config) *server {
 		return te.Next()
 	})
 	bindCrons(app, s)
+	bindSelfPing(app, s)
 	return s
 }

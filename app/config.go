@@ -3,6 +3,7 @@ package app
 import (
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
 )
@@ -24,10 +25,18 @@ type Config struct {
 	NotifyRetry  notify.Policy // how failed notifications are retried
 
 	DashboardRefresh time.Duration // how often dashboard pages refresh their live regions; 0 means 30 s
+
+	// CanaryAfter is how long every notification may fail while alerts are due before the
+	// server says so loudly and tries every other channel; 0 turns the canary off.
+	CanaryAfter time.Duration
+	// SelfPing is a URL the server pings every SelfPingEvery (see selfping.go); empty: none.
+	SelfPing      string
+	SelfPingEvery time.Duration
 }
 
 // DefaultConfig is the configuration the flags default to.
 func DefaultConfig() Config {
 	return Config{RateLimit: 120, QueueSize: 10000, KeepHeartbeats: 100, KeepLogs: 100, KeepSummaries: 1000, KeepIncidentsDays: 400,
-		FlapLimit: monitor.DefaultFlapLimit, NotifyRetry: notify.DefaultPolicy}
+		FlapLimit: monitor.DefaultFlapLimit, NotifyRetry: notify.DefaultPolicy,
+		CanaryAfter: alerting.DefaultCanaryAfter, SelfPingEvery: DefaultSelfPingEvery}
 }

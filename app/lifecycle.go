@@ -92,7 +92,7 @@ func (s *server) start() error {
 // startAlerts starts the engine and the delivery worker, once the writer runs.
 func (s *server) startAlerts() error {
 	return s.alerts.Start(s.writer, alerting.Settings{FlapLimit: s.cfg.FlapLimit, ManualEngine: s.cfg.ManualEngine,
-		Retry: s.cfg.NotifyRetry, WorkerNow: s.now})
+		Retry: s.cfg.NotifyRetry, WorkerNow: s.now, CanaryAfter: s.cfg.CanaryAfter})
 }
 
 // stopAlerts stops the engine and the worker.
