@@ -127,50 +127,6 @@ func TestPingExitCodes(t *testing.T) {
 	}
 }
 
-func TestRunReportsTheCommand(t *testing.T) {
-	srv := &beatServer{code: 200, body: okReply}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	env := map[string]string{"HEARTBEAT_URL": ts.URL, "HEARTBEAT_API_KEY": "k", "HEARTBEAT_SERVICE_ID": "job"}
-
-	code, out, errOut := runCLI(t, env, "run", "--meta", "kind=backup", "--", "sh", "-c", "for i in $(seq 1 30); do echo line$i; done; sleep 0.2; echo oops >&2; exit 3")
-	if code != 3 {
-		t.Fatalf("run: got exit code %d, want the command's 3 (stderr %q)", code, errOut)
-	}
-	if !strings.Contains(out, "line30\n") || !strings.Contains(errOut, "oops") {
-		t.Errorf("output not passed through: stdout %q stderr %q", out, errOut)
-	}
-	b := srv.last(t)
-	msg, _ := b["message"].(string)
-	meta, _ := b["metadata"].(map[string]any)
-	if b["status"] != "down" || meta["exitCode"] != float64(3) || meta["kind"] != "backup" || meta["durationMs"] == nil ||
-		meta["command"] != "sh" { // never the arguments, which may hold secrets
-		t.Errorf("beat: got %v", b)
-	}
-	// stdout and stderr are read apart (the sleep keeps "oops" after "line30").
-	if !strings.HasPrefix(msg, "sh failed with exit code 3 after ") || !strings.Contains(msg, "\nline30") ||
-		!strings.Contains(msg, "oops") || strings.Contains(msg, "\nline11\n") || !strings.Contains(msg, "\nline12\n") {
-		t.Errorf("message: got %q, want the summary and the last 20 lines", msg)
-	}
-
-	if code, _, _ := runCLI(t, env, "run", "true"); code != 0 || srv.last(t)["status"] != "up" {
-		t.Errorf("run true: got code %d beat %v", code, srv.last(t))
-	}
-}
-
-func TestRunExitCodeSurvivesAFailedPing(t *testing.T) {
-	env := map[string]string{"HEARTBEAT_URL": "http://127.0.0.1:1", "HEARTBEAT_API_KEY": "k", "HEARTBEAT_SERVICE_ID": "job", "HEARTBEAT_RETRIES": "0"}
-	code, _, errOut := runCLI(t, env, "run", "--", "sh", "-c", "exit 7")
-	if code != 7 || !strings.Contains(errOut, "warning: heartbeat not sent") {
-		t.Errorf("got code %d stderr %q, want 7 and a warning", code, errOut)
-	}
-	// Missing settings: the command still runs.
-	code, out, errOut := runCLI(t, map[string]string{}, "run", "echo", "ran")
-	if code != 0 || out != "ran\n" || !strings.Contains(errOut, "no heartbeat will be sent") {
-		t.Errorf("got code %d stdout %q stderr %q", code, out, errOut)
-	}
-}
-
 func TestRunCommandEnds(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -194,41 +150,6 @@ func TestRunCommandEnds(t *testing.T) {
 				t.Errorf("took %v", time.Since(start))
 			}
 		})
-	}
-}
-
-func TestFitMessage(t *testing.T) {
-	long := strings.Repeat("x", 600)
-	tests := []struct {
-		name, summary, output string
-		limit                 int
-		want                  string
-	}{
-		{"fits", "s", "a\nb", 100, "s\na\nb"},
-		{"no output", "s", "", 100, "s"},
-		{"oldest lines go first", "s", "aaaa\nbbbb\ncccc", 12, "s\nbbbb\ncccc"},
-		{"one long line keeps its end", "s", "abcdefghij", 8, "s\n…fghij"},
-		{"summary alone when no room", "ssss", long, 5, "ssss"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := fitMessage(tt.summary, tt.output, tt.limit)
-			if got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-			if n := len([]rune(got)); n > tt.limit {
-				t.Errorf("got %d characters, want at most %d", n, tt.limit)
-			}
-		})
-	}
-}
-
-func TestLastLines(t *testing.T) {
-	if got := lastLines("1\n2\n3\n4\n", 2); got != "3\n4" {
-		t.Errorf("got %q", got)
-	}
-	if got := lastLines("ok\xff\n", 5); got != "ok\uFFFD" {
-		t.Errorf("invalid UTF-8: got %q", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,21 +17,25 @@ import (
 	"unicode/utf8"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/cli/heartbeat"
-	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
 const (
-	tailLines = 20       // lines of output a run reports
-	tailBytes = 16 << 10 // output kept to find them: bounds memory whatever the command prints
+	// tailBytes is how much of the output run keeps (more than a ping's body may hold):
+	// it bounds memory whatever the command prints.
+	tailBytes = 16 << 10
 	// killGrace is how long a command has to exit after the SIGTERM of --timeout before
 	// SIGKILL, and how long run waits for output pipes a background grandchild keeps open.
 	killGrace = 10 * time.Second
 	// exitTimedOut is what run exits with when --timeout ended the command, as GNU timeout.
-	exitTimedOut    = 124
-	maxCommandChars = 200 // of the program's name kept in the metadata
+	exitTimedOut = 124
+	// pingBodyLimit is the server's Ping-Body-Limit: the most of a ping's body it keeps.
+	pingBodyLimit = 10000
 )
+
+// metadataFlags are ping's flags that run accepts and ignores.
+var metadataFlags = []string{"meta", "noHostname"}
 
 // runOptions are run's flags.
 type runOptions struct {
@@ -42,13 +47,21 @@ func newRunCommand(env lookupEnv) *cobra.Command {
 	var o runOptions
 	c := &cobra.Command{
 		Use:   "run [flags] -- command [args...]",
-		Short: "Run a command (a cron job) and report its outcome as a heartbeat",
-		Long: `Run a command, then send "up" when it exits 0 and "down" otherwise, with its exit
-code, its duration and the last 20 lines of its output. The command's output passes
-through, SIGINT and SIGTERM are forwarded to it, and run exits with the command's own
-exit code (124 when --timeout ended it, 127 when it could not be started). A heartbeat
-that cannot be sent is a warning on stderr; it never changes the exit code.`,
-		Example: `  # crontab: back up nightly and report the outcome as service "nightly-backup"
+		Short: "Run a command (a cron job) and report its start, exit status and output",
+		Long: `Run a command between two pings: /ping/<key>/<service>/start with a fresh run id
+(rid) before it, and /ping/<key>/<service>/<exit code> with the same rid after it, with
+the end of its output (whole lines, at most 10,000 bytes) as the body. The server
+measures the run's duration from the two and marks the service down on a non-zero exit
+code. With --timeout, the start also carries the run's deadline (--timeout plus 10 s
+for the kill plus --pingTimeout for the report), after which the server marks the
+service down even if the host died mid-job.
+
+The command's output passes through, SIGINT and SIGTERM are forwarded to it, and run
+exits with the command's own exit code (124 when --timeout ended it, 127 when it could
+not be started). A ping that cannot be sent is a warning on stderr; it never changes
+the exit code nor keeps the command from running: the start delays it by at most
+--pingTimeout, retries included.`,
+		Example: `  # crontab: back up nightly and report the run as service "nightly-backup"
   0 3 * * * HEARTBEAT_URL=https://monitor.example.com HEARTBEAT_API_KEY=... heartbeat-monitor run --service nightly-backup --timeout 2h -- /usr/local/bin/backup.sh`,
 		Args:          cobra.MinimumNArgs(1),
 		SilenceErrors: true,
@@ -64,47 +77,89 @@ that cannot be sent is a warning on stderr; it never changes the exit code.`,
 	f := c.Flags()
 	f.SetInterspersed(false) // flags after the command name belong to the command
 	o.addFlags(f, "pingTimeout")
-	f.DurationVar(&o.limit, "timeout", 0, "stop the command after this long (SIGTERM, SIGKILL 10s later) and report down")
+	f.DurationVar(&o.limit, "timeout", 0, "stop the command after this long (SIGTERM, SIGKILL 10s later) and report exit code 124; sent as the run's deadline")
+	f.Lookup("key").Usage = "API key, sent in the ping URLs' path ($HEARTBEAT_API_KEY; prefer it: flags show in ps)"
+	f.Lookup("service").Usage = "serviceId, or a comma list (one start and one finish ping each) ($HEARTBEAT_SERVICE_ID)"
+	// Pings carry no metadata. The flags stay, hidden, so that existing cron lines still
+	// run; using one is a warning (not pflag's deprecation notice, which goes to stdout,
+	// among the command's output).
+	for _, name := range metadataFlags {
+		if err := f.MarkHidden(name); err != nil {
+			panic(fmt.Errorf("cli: run: %w", err))
+		}
+	}
 	return c
 }
 
-// run runs the command, reports it, and returns the exit code for the process.
+// run runs the command between its start and finish pings and returns the exit code
+// for the process.
 func (o *runOptions) run(f *pflag.FlagSet, env lookupEnv, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	warn := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "heartbeat-monitor run: warning: "+format+"\n", a...)
 	}
-	// A wrong heartbeat setting must not keep the job from running: it is reported and
-	// the command runs anyway.
+	// A wrong setting or a dead monitor must not keep the job from running: it is
+	// reported and the command runs anyway.
 	var client *heartbeat.Client
 	var ids []string
-	var meta map[string]any
 	err := o.fromEnv(f, env)
 	if err == nil {
 		client, ids, err = o.client()
 	}
-	if err == nil {
-		meta, err = o.metadata(env)
-	}
 	if err != nil {
 		warn("no heartbeat will be sent: %v", err)
 		client = nil
+	}
+	for _, name := range metadataFlags {
+		if f.Changed(name) {
+			warn("--%s is ignored: run's pings carry no metadata", name)
+		}
+	}
+
+	rid := heartbeat.NewRunID()
+	if client != nil {
+		// The whole start, retries included, gets one attempt's time: a monitor that hangs
+		// delays the job by that much at most.
+		ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(max(o.timeout, 0), heartbeat.DefaultTimeout))
+		o.ping(ctx, client, ids, heartbeat.Ping{Kind: "start", RunID: rid, Deadline: o.deadline()}, func(err error) {
+			warn("start not sent: %v", err)
+		})
+		cancel()
 	}
 
 	out := runCommand(args, o.limit, stdin, stdout, stderr)
 	if out.startErr != nil {
 		fmt.Fprintf(stderr, "heartbeat-monitor run: %v\n", out.startErr)
 	}
-	if client == nil {
-		return out.code
-	}
-	for k, v := range out.metadata() {
-		meta[k] = v
-	}
-	beat := heartbeat.Beat{Status: out.status(), Message: out.message(), Metadata: meta}
-	if _, err := client.Send(context.Background(), beats(ids, beat)...); err != nil {
-		warn("heartbeat not sent: %v", err)
+	if client != nil {
+		finish := heartbeat.Ping{Kind: heartbeat.ExitKind(out.code), RunID: rid, Body: []byte(out.body(pingBodyLimit))}
+		o.ping(context.Background(), client, ids, finish, func(err error) {
+			warn("heartbeat not sent: %v", err)
+		})
 	}
 	return out.code
+}
+
+// deadline is the bound the start sends: the command's limit, the kill's grace and one
+// attempt of the report, so that a run that --timeout ended is reported before the
+// server would call it overrun. 0 (no --timeout) sends none.
+func (o *runOptions) deadline() time.Duration {
+	if o.limit <= 0 {
+		return 0
+	}
+	return o.limit + killGrace + cmp.Or(max(o.timeout, 0), heartbeat.DefaultTimeout)
+}
+
+// ping sends p for each service, one request each, and hands each failure to fail.
+func (o *runOptions) ping(ctx context.Context, c *heartbeat.Client, ids []string, p heartbeat.Ping, fail func(error)) {
+	for _, id := range ids {
+		p.ServiceID = id
+		if err := c.Ping(ctx, p); err != nil {
+			if len(ids) > 1 {
+				err = fmt.Errorf("%s: %w", id, err)
+			}
+			fail(err)
+		}
+	}
 }
 
 // outcome is how a command ended.
@@ -221,60 +276,29 @@ func (o outcome) summary() string {
 	return fmt.Sprintf("%s failed with exit code %d after %s", name, o.code, d)
 }
 
-// message is the summary and the last lines of output, within the server's limit; when
-// it must be cut, the oldest lines go first.
-func (o outcome) message() string {
-	return fitMessage(o.summary(), lastLines(o.output, tailLines), monitor.MaxMessageChars)
-}
-
-func (o outcome) metadata() map[string]any {
-	m := map[string]any{
-		// The program only: arguments can hold secrets (mysqldump -pPASSWORD), and the
-		// dashboard shows metadata to every user.
-		"command":    truncateRunes(o.args[0], maxCommandChars),
-		"exitCode":   o.code,
-		"durationMs": o.duration.Milliseconds(),
-	}
-	if o.timedOut {
-		m["timedOut"] = true
-	}
-	if o.signal != nil {
-		m["signal"] = o.signalNumber()
-	}
-	return m
-}
-
-// lastLines returns the last n lines of s, without a trailing newline, as valid UTF-8.
-func lastLines(s string, n int) string {
-	s = strings.ToValidUTF8(strings.TrimRight(s, "\r\n"), "\uFFFD")
-	if s == "" {
-		return ""
-	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// fitMessage joins summary and output in at most limit characters, dropping output from
-// the front (whole lines first) and then, only if it must, cutting the summary.
-func fitMessage(summary, output string, limit int) string {
-	summary = truncateRunes(summary, limit)
-	if output == "" {
-		return summary
-	}
-	room := limit - utf8.RuneCountInString(summary) - 1 // the newline
-	for utf8.RuneCountInString(output) > room && strings.Contains(output, "\n") {
-		_, output, _ = strings.Cut(output, "\n")
-	}
-	if r := []rune(output); len(r) > room {
-		if room < 2 {
-			return summary
+// body is what the finish ping carries: the end of the output as whole lines, then,
+// when the command did not exit by itself, run's note on why, all as valid UTF-8 in at
+// most limit bytes. When it must be cut, the oldest lines go first.
+func (o outcome) body(limit int) string {
+	s := strings.ToValidUTF8(strings.TrimRight(o.output, "\r\n"), "\uFFFD")
+	if o.startErr != nil || o.timedOut || o.signal != nil {
+		if s != "" {
+			s += "\n"
 		}
-		output = "…" + string(r[len(r)-room+1:])
+		s += "[heartbeat-monitor: " + o.summary() + "]"
 	}
-	return summary + "\n" + output
+	if len(s) <= limit {
+		return s
+	}
+	cut := s[len(s)-limit:]
+	if i := strings.IndexByte(cut, '\n'); i >= 0 && i < len(cut)-1 {
+		return cut[i+1:]
+	}
+	// One line longer than the limit: keep its end, from a whole character.
+	for cut != "" && !utf8.RuneStart(cut[0]) {
+		cut = cut[1:]
+	}
+	return cut
 }
 
 func truncateRunes(s string, n int) string {

@@ -1,7 +1,8 @@
-// Package heartbeat is a Go client for POST /api/heartbeat, the twin of the scripts in
-// clients/: one request per send (a single beat or one batch), a timeout per attempt, and
-// a bounded retry with backoff on network errors, 5xx and 429 (never on another 4xx),
-// honouring Retry-After. It has no PocketBase import, so any Go program can use it.
+// Package heartbeat is a Go client for POST /api/heartbeat and the /ping URLs, the twin
+// of the scripts in clients/: one request per send (a single beat, one batch, or one
+// ping), a timeout per attempt, and a bounded retry with backoff on network errors, 5xx
+// and 429 (never on another 4xx), honouring Retry-After. It has no PocketBase import,
+// so any Go program can use it.
 package heartbeat
 
 import (
@@ -115,27 +116,37 @@ func (c *Client) Send(ctx context.Context, beats ...Beat) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	retries := c.Retries
-	if retries < 0 {
-		retries = 0
+	var res Result
+	attempts, err := c.retry(ctx, func(ctx context.Context) (time.Duration, *Error) {
+		r, wait, fail := c.try(ctx, body)
+		res = r
+		return wait, fail
+	})
+	if err != nil {
+		return Result{}, err
 	}
-	var last *Error
+	res.Attempts = attempts
+	return res, nil
+}
+
+// retry makes attempts until one succeeds, fails in a way a retry cannot help (wait < 0),
+// the retries are spent, or ctx ends. It returns the number of attempts made.
+func (c *Client) retry(ctx context.Context, try func(context.Context) (time.Duration, *Error)) (int, error) {
+	retries := max(c.Retries, 0)
 	for attempt := 1; ; attempt++ {
-		res, wait, err := c.try(ctx, body)
+		wait, err := try(ctx)
 		if err == nil {
-			res.Attempts = attempt
-			return res, nil
+			return attempt, nil
 		}
-		last = err
-		last.Attempts = attempt
+		err.Attempts = attempt
 		if wait < 0 || attempt > retries || ctx.Err() != nil {
-			return Result{}, last
+			return attempt, err
 		}
 		if wait == 0 {
 			wait = backoff(attempt)
 		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return Result{}, last
+		if c.sleep(ctx, wait) != nil {
+			return attempt, err
 		}
 	}
 }
@@ -161,16 +172,9 @@ func (c *Client) try(ctx context.Context, body []byte) (res Result, wait time.Du
 	if err != nil {
 		return Result{}, -1, &Error{Reason: err.Error()}
 	}
-	for name, values := range c.Header {
-		for _, v := range values {
-			req.Header.Add(name, v)
-		}
-	}
+	c.setHeaders(req)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+c.Key)
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "heartbeat-monitor-go")
-	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		return Result{}, 0, &Error{Reason: oneLine(err.Error())}
@@ -219,6 +223,18 @@ func (c *Client) try(ctx context.Context, body []byte) (res Result, wait time.Du
 			return Result{}, -1, fail
 		}
 		return Result{}, RetryAfter(resp.Header.Get("Retry-After"), time.Now()), fail
+	}
+}
+
+// setHeaders adds the client's extra headers and a User-Agent unless they set one.
+func (c *Client) setHeaders(req *http.Request) {
+	for name, values := range c.Header {
+		for _, v := range values {
+			req.Header.Add(name, v)
+		}
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "heartbeat-monitor-go")
 	}
 }
 
