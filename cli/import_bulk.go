@@ -59,6 +59,10 @@ type storedService struct {
 	Threshold   float64 `db:"stalenessThreshold"`
 	Paused      bool    `db:"paused"`
 	PausedUntil string  `db:"pausedUntil"`
+	PingID      string  `db:"pingId"`
+	Schedule    string  `db:"schedule"`
+	Timezone    string  `db:"timezone"`
+	Grace       float64 `db:"grace"`
 }
 
 // serviceChanges is what spec makes of the stored service have (nil: there is none yet)
@@ -93,17 +97,39 @@ func serviceChanges(spec serviceSpec, have *storedService) (want storedService, 
 	if spec.Group != nil {
 		setString("group", &want.Group, *spec.Group)
 	}
-	if have := int(want.Threshold); spec.Threshold > 0 && have != spec.Threshold {
-		change("stalenessThreshold", have, spec.Threshold)
-		want.Threshold = float64(spec.Threshold)
+	setSeconds := func(field string, cur *float64, v int) {
+		if have := int(*cur); v > 0 && have != v {
+			change(field, have, v)
+			*cur = float64(v)
+		}
 	}
-	if spec.Paused != nil && (want.Paused != *spec.Paused || created) {
+	setSeconds("interval", &want.Interval, spec.Interval)
+	setSeconds("stalenessThreshold", &want.Threshold, spec.Threshold)
+	if spec.Schedule != nil {
+		setString("schedule", &want.Schedule, *spec.Schedule)
+	}
+	if spec.Timezone != nil {
+		setString("timezone", &want.Timezone, *spec.Timezone)
+	}
+	setSeconds("grace", &want.Grace, spec.Grace)
+	switch {
+	case spec.Paused != nil && (want.Paused != *spec.Paused || created):
 		change("paused", want.Paused, *spec.Paused)
 		want.Paused = *spec.Paused
+	case spec.Paused == nil && spec.PauseNew && created:
+		change("paused", false, true)
+		want.Paused = true
 	}
 	if spec.APIKey != "" && want.APIKey != spec.APIKey {
 		changes = append(changes, "apiKey set from services.json")
 		want.APIKey = spec.APIKey
+	}
+	switch {
+	case spec.PingID != "" && want.PingID != spec.PingID:
+		changes = append(changes, "pingId set from ping_url") // a ping URL is a secret: never printed
+		want.PingID = spec.PingID
+	case !created && want.PingID == "": // imported before import gave every service one
+		changes = append(changes, "pingId generated")
 	}
 	if created && len(changes) == 0 {
 		changes = append(changes, "defaults")
@@ -133,14 +159,16 @@ func (r textRule) check(v string) error {
 type serviceRules struct {
 	app                                      core.App
 	serviceID, name, description, group, key textRule
-	interval, threshold                      *core.NumberField
+	pingID, schedule, timezone               textRule
+	interval, threshold, grace               *core.NumberField
 	scratch                                  *core.Record
 }
 
 func newServiceRules(app core.App, col *core.Collection) (*serviceRules, error) {
 	r := &serviceRules{app: app, scratch: core.NewRecord(col)}
 	for name, into := range map[string]*textRule{"serviceId": &r.serviceID, "name": &r.name,
-		"description": &r.description, "group": &r.group, "apiKey": &r.key} {
+		"description": &r.description, "group": &r.group, "apiKey": &r.key, "pingId": &r.pingID,
+		"schedule": &r.schedule, "timezone": &r.timezone} {
 		f, ok := col.Fields.GetByName(name).(*core.TextField)
 		if !ok {
 			return nil, fmt.Errorf("import: services has no text field %s", name)
@@ -155,7 +183,7 @@ func newServiceRules(app core.App, col *core.Collection) (*serviceRules, error) 
 			into.re = re
 		}
 	}
-	for name, into := range map[string]**core.NumberField{"interval": &r.interval, "stalenessThreshold": &r.threshold} {
+	for name, into := range map[string]**core.NumberField{"interval": &r.interval, "stalenessThreshold": &r.threshold, "grace": &r.grace} {
 		f, ok := col.Fields.GetByName(name).(*core.NumberField)
 		if !ok {
 			return nil, fmt.Errorf("import: services has no number field %s", name)
@@ -171,17 +199,18 @@ func (r *serviceRules) check(s storedService) error {
 		rule  textRule
 		v     string
 	}{{"serviceId", r.serviceID, s.ServiceID}, {"name", r.name, s.Name}, {"description", r.description, s.Description},
-		{"group", r.group, s.Group}, {"apiKey", r.key, s.APIKey}} {
+		{"group", r.group, s.Group}, {"apiKey", r.key, s.APIKey}, {"pingId", r.pingID, s.PingID},
+		{"schedule", r.schedule, s.Schedule}, {"timezone", r.timezone, s.Timezone}} {
 		if err := c.rule.check(c.v); err != nil {
 			return fmt.Errorf("%s: %w", c.field, err)
 		}
 	}
-	for _, f := range []*core.NumberField{r.interval, r.threshold} {
-		v := s.Interval
-		if f == r.threshold {
-			v = s.Threshold
-		}
-		r.scratch.SetRaw(f.Name, v)
+	for _, n := range []struct {
+		f *core.NumberField
+		v float64
+	}{{r.interval, s.Interval}, {r.threshold, s.Threshold}, {r.grace, s.Grace}} {
+		f := n.f
+		r.scratch.SetRaw(f.Name, n.v)
 		if err := f.ValidateValue(context.Background(), r.app, r.scratch); err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
@@ -230,6 +259,7 @@ type serviceWriter struct {
 	stamp   string
 	rules   *serviceRules
 	keyGen  string         // the apiKey field's autogenerate pattern
+	pingGen string         // the pingId field's: a random v4 UUID
 	tmpl    []any          // what a save writes into each column of a new record
 	at      map[string]int // column -> position in tmpl
 	row     []any          // the row being inserted
@@ -257,6 +287,7 @@ func newServiceWriter(tx core.App, now time.Time) (*serviceWriter, error) {
 	w := &serviceWriter{tx: tx, now: now.UTC(), rules: rules, at: map[string]int{}}
 	w.stamp = w.now.Format(types.DefaultDateLayout)
 	w.keyGen = rules.key.field.AutogeneratePattern
+	w.pingGen = rules.pingID.field.AutogeneratePattern
 	var cols []string
 	for _, f := range col.Fields {
 		w.at[f.GetName()] = len(cols)
@@ -264,7 +295,7 @@ func newServiceWriter(tx core.App, now time.Time) (*serviceWriter, error) {
 		w.tmpl = append(w.tmpl, blank[f.GetName()])
 	}
 	for _, c := range []string{"id", "serviceId", "name", "description", "group", "apiKey", "interval",
-		"stalenessThreshold", "paused", "created", "updated"} {
+		"stalenessThreshold", "paused", "pingId", "schedule", "timezone", "grace", "created", "updated"} {
 		if _, ok := w.at[c]; !ok {
 			return nil, fmt.Errorf("import: services has no column %s", c)
 		}
@@ -274,7 +305,8 @@ func newServiceWriter(tx core.App, now time.Time) (*serviceWriter, error) {
 	w.pauses = newRowInsert(db, "pauses", []string{"id", "service", "startedAt", "endedAt", "created", "updated"})
 	w.update = db.NewQuery(`UPDATE {{services}} SET [[name]] = {:name}, [[description]] = {:description},
 		[[group]] = {:group}, [[apiKey]] = {:apiKey}, [[interval]] = {:interval},
-		[[stalenessThreshold]] = {:stalenessThreshold}, [[paused]] = {:paused}, [[updated]] = {:updated}
+		[[stalenessThreshold]] = {:stalenessThreshold}, [[paused]] = {:paused}, [[pingId]] = {:pingId},
+		[[schedule]] = {:schedule}, [[timezone]] = {:timezone}, [[grace]] = {:grace}, [[updated]] = {:updated}
 		WHERE [[id]] = {:id}`).Prepare()
 	return w, nil
 }
@@ -287,7 +319,7 @@ func (w *serviceWriter) lookup(specs []serviceSpec) (map[string]*storedService, 
 	}
 	var rows []storedService
 	err := w.tx.NonconcurrentDB().Select("id", "serviceId", "name", "description", "group", "apiKey",
-		"interval", "stalenessThreshold", "paused", "pausedUntil").
+		"interval", "stalenessThreshold", "paused", "pausedUntil", "pingId", "schedule", "timezone", "grace").
 		From("services").Where(dbx.In("serviceId", ids...)).All(&rows)
 	if err != nil {
 		return nil, fmt.Errorf("import: find services: %w", err)
@@ -300,7 +332,7 @@ func (w *serviceWriter) lookup(specs []serviceSpec) (map[string]*storedService, 
 }
 
 // applyDefaults does what the services hooks do on a save: interval and threshold
-// defaults, and a key generated for a service without one.
+// defaults, and a key and a ping id generated for a service without one.
 func (w *serviceWriter) applyDefaults(s *storedService) error {
 	if s.Interval <= 0 {
 		s.Interval = monitor.DefaultInterval.Seconds()
@@ -314,6 +346,13 @@ func (w *serviceWriter) applyDefaults(s *storedService) error {
 			return fmt.Errorf("import: generate apiKey: %w", err)
 		}
 		s.APIKey = key
+	}
+	if s.PingID == "" && w.pingGen != "" {
+		id, err := security.RandomStringByRegex(w.pingGen)
+		if err != nil {
+			return fmt.Errorf("import: generate pingId: %w", err)
+		}
+		s.PingID = id
 	}
 	return nil
 }
@@ -336,7 +375,8 @@ func (w *serviceWriter) write(spec serviceSpec, have *storedService) (id string,
 	}
 	_, err = w.update.Bind(dbx.Params{"name": want.Name, "description": want.Description, "group": want.Group,
 		"apiKey": want.APIKey, "interval": want.Interval, "stalenessThreshold": want.Threshold,
-		"paused": want.Paused, "updated": w.stamp, "id": want.ID}).Execute()
+		"paused": want.Paused, "pingId": want.PingID, "schedule": want.Schedule, "timezone": want.Timezone,
+		"grace": want.Grace, "updated": w.stamp, "id": want.ID}).Execute()
 	if err != nil {
 		return "", nil, fmt.Errorf("import: save service %s: %w", spec.ServiceID, err)
 	}
@@ -364,6 +404,10 @@ func (w *serviceWriter) create(s storedService, changes []string) (string, []str
 	row[w.at["interval"]] = s.Interval
 	row[w.at["stalenessThreshold"]] = s.Threshold
 	row[w.at["paused"]] = s.Paused
+	row[w.at["pingId"]] = s.PingID
+	row[w.at["schedule"]] = s.Schedule
+	row[w.at["timezone"]] = s.Timezone
+	row[w.at["grace"]] = s.Grace
 	row[w.at["created"]] = w.stamp
 	row[w.at["updated"]] = w.stamp
 	w.row = row

@@ -29,6 +29,14 @@ type serviceSpec struct {
 	Threshold   int     // seconds
 	Paused      *bool
 	APIKey      string
+
+	// Set by the Healthchecks import only.
+	Interval int     // seconds; 0: leave as is
+	PingID   string  // the ping URL's UUID; "": leave as is (a new service gets a random one)
+	Schedule *string // "" is the interval rule
+	Timezone *string
+	Grace    int  // seconds; 0: leave as is
+	PauseNew bool // create the service paused, and leave an existing one's pause alone
 }
 
 // keySpec is one entry of API_KEYS as an api_keys record. Name identifies it across
