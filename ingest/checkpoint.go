@@ -3,9 +3,26 @@ package ingest
 import (
 	"database/sql"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
+
+// NewWriterWithoutCheckpoints is NewWriter for a database whose log another component
+// checkpoints: Litestream, while the server replicates. Litestream holds a read
+// transaction open so that it sees every frame before the log starts over, and the
+// writer's truncating checkpoint would wait on it for the whole busy timeout (10 s of
+// stalled beats). This writer never checkpoints: its bounds are out of reach, and it
+// holds its checkpoint lock for good, so an idle tick finds "a checkpoint running" and
+// skips. Do not start its checkpointer.
+func NewWriterWithoutCheckpoints(db *sql.DB, maxQueue int, onError func(error)) (*Writer, error) {
+	w, err := newWriter(db, maxQueue, onError, math.MaxInt64, math.MaxInt64)
+	if err != nil {
+		return nil, err
+	}
+	w.ckptMu.Lock()
+	return w, nil
+}
 
 // Checkpoint copies what it can of the write-ahead log back into the database file
 // without waiting for any lock (a PASSIVE checkpoint), and reports how many frames the
