@@ -4,6 +4,10 @@
 // Node.js 18+ built-ins only, over http or https on any port. Settings come from flags or
 // the HEARTBEAT_* environment variables; run it with --help for the list.
 //
+// With --start or --exit N it sends a ping instead (/ping/<key>/<serviceId>/start or
+// /<N>), so that a cron line can report a run: its start, then its exit status with the
+// same --rid.
+//
 // Exit codes: 0 accepted (HTTP 200, or 207 when part of a batch was refused),
 // 1 not accepted or unreachable (the reason is printed on one line), 2 wrong usage.
 'use strict';
@@ -14,6 +18,7 @@ const os = require('node:os');
 
 const PROG = 'heartbeat.js';
 const SERVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const RUN_ID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 const MAX_RETRY_AFTER = 60;
 const MAX_BACKOFF = 30;
 const [EXIT_OK, EXIT_FAILED, EXIT_USAGE] = [0, 1, 2];
@@ -33,8 +38,15 @@ Monitor server. Options default to the environment variables in brackets.
       --header 'N: V'    extra request header, repeatable (e.g. Cloudflare Access)
       --timeout SECONDS  timeout of each attempt (default 10)  [HEARTBEAT_TIMEOUT]
       --retries N        retries on network errors, 5xx and 429 (default 3)  [HEARTBEAT_RETRIES]
+      --start            ping /start instead of a beat: a run of the service began
+      --exit N           ping the exit status N (0-255) of a run instead of a beat:
+                         0 is up, others are down
+      --rid UUID         run id tying a --start to its --exit; runs that overlap need one
   -q, --quiet            print nothing when the beat is accepted
   -h, --help             this help
+
+A run: --start before the job, --exit $? after it (one ping per service; --message
+is the ping's body).
 
 Exit codes: 0 accepted (HTTP 200, or 207 when part of a batch was refused),
 1 not accepted or unreachable (the reason is printed on one line), 2 wrong usage.
@@ -55,7 +67,7 @@ class Failure extends Error {
 const VALUE_OPTS = {
   '-u': 'url', '--url': 'url', '-s': 'service', '--service': 'service', '-k': 'key', '--key': 'key',
   '--status': 'status', '-m': 'message', '--message': 'message', '--metadata': 'metadata',
-  '--header': 'header', '--timeout': 'timeout', '--retries': 'retries',
+  '--header': 'header', '--timeout': 'timeout', '--retries': 'retries', '--exit': 'exit', '--rid': 'rid',
 };
 
 function parseArgs(argv, env) {
@@ -72,6 +84,9 @@ function parseArgs(argv, env) {
     retries: env.HEARTBEAT_RETRIES || '3',
     quiet: false,
     help: false,
+    start: false,
+    exit: null,
+    rid: '',
   };
   for (let i = 0; i < argv.length; i++) {
     let opt = argv[i];
@@ -79,6 +94,7 @@ function parseArgs(argv, env) {
     if (opt === '-h' || opt === '--help') { o.help = true; continue; }
     if (opt === '-q' || opt === '--quiet') { o.quiet = true; continue; }
     if (opt === '--no-hostname') { o.noHostname = true; continue; }
+    if (opt === '--start') { o.start = true; continue; }
     const eq = opt.indexOf('=');
     if (opt.startsWith('--') && eq > 0) {
       val = opt.slice(eq + 1);
@@ -143,7 +159,24 @@ function prepare(o) {
   if (!(timeout > 0) || !Number.isInteger(retries) || retries < 0) {
     throw new UsageError('--timeout must be seconds > 0 and --retries a whole number >= 0');
   }
+  if (o.start && o.exit !== null) throw new UsageError('--start and --exit are two pings: give one');
+  if (o.exit !== null && (!/^[0-9]{1,3}$/.test(o.exit.trim()) || Number(o.exit) > 255)) {
+    throw new UsageError(`--exit '${o.exit}' is not an exit status 0-255`);
+  }
+  if (o.rid && !RUN_ID.test(o.rid)) throw new UsageError(`--rid '${o.rid}' is not a UUID`);
+  if (o.rid && !o.start && o.exit === null) throw new UsageError('--rid goes with --start or --exit');
   return { url, ids, status, metadata, headers, timeout, retries };
+}
+
+// pingURL is the ping URL of a service: /ping/<key>/<serviceId>[/<kind>][?rid=...], with
+// the key escaped. base may be the server's base URL or its /api/heartbeat URL.
+function pingURL(base, key, serviceId, kind = '', rid = '') {
+  let u = base.trim().replace(/\/+$/, '');
+  if (u.endsWith('/api/heartbeat')) u = u.slice(0, -'/api/heartbeat'.length).replace(/\/+$/, '');
+  u += `/ping/${encodeURIComponent(key)}/${encodeURIComponent(serviceId)}`;
+  if (kind) u += `/${kind}`;
+  if (rid) u += `?rid=${encodeURIComponent(rid)}`;
+  return new URL(u);
 }
 
 // endpoint returns the heartbeat URL for a base URL: /api/heartbeat is added unless present.
@@ -189,21 +222,20 @@ function failures(reply) {
 }
 
 // postOnce makes one attempt; it resolves { code, reply } when accepted and rejects with
-// a Failure otherwise.
-function postOnce(url, key, body, timeoutSecs, extraHeaders) {
+// a Failure otherwise. A ping (ping true) sends body as text, without the key in a
+// header (it is in the URL), and is accepted by a plain "OK" or "Created".
+function postOnce(url, key, body, timeoutSecs, extraHeaders, ping = false) {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
     const payload = Buffer.from(body, 'utf8');
-    const req = lib.request(url, {
-      method: 'POST',
-      headers: {
-        ...extraHeaders,
-        'Content-Type': 'application/json',
-        'Content-Length': payload.length,
-        Authorization: `Bearer ${key}`,
-        'User-Agent': 'heartbeat.js',
-      },
-    }, (res) => {
+    const headers = {
+      ...extraHeaders,
+      'Content-Type': ping ? 'text/plain; charset=utf-8' : 'application/json',
+      'Content-Length': payload.length,
+      'User-Agent': 'heartbeat.js',
+    };
+    if (!ping) headers.Authorization = `Bearer ${key}`;
+    const req = lib.request(url, { method: 'POST', headers }, (res) => {
       const chunks = [];
       let size = 0;
       res.on('data', (c) => {
@@ -214,14 +246,20 @@ function postOnce(url, key, body, timeoutSecs, extraHeaders) {
       res.on('end', () => {
         clearTimeout(timer);
         const text = Buffer.concat(chunks).toString('utf8');
-        let reply = {};
-        try {
-          const parsed = JSON.parse(text);
-          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) reply = parsed;
-        } catch { /* not JSON: judged below */ }
         const code = res.statusCode;
-        if (code === 200 || code === 207) {
-          if (reply.success === true) return resolve({ code, reply });
+        let reply = {};
+        if (ping) {
+          if ((code === 200 || code === 201) && ['OK', 'Created'].includes(text.trim())) {
+            return resolve({ code, reply: { message: text.trim() } });
+          }
+        } else {
+          try {
+            const parsed = JSON.parse(text);
+            if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) reply = parsed;
+          } catch { /* not JSON: judged below */ }
+          if ((code === 200 || code === 207) && reply.success === true) return resolve({ code, reply });
+        }
+        if (code === 200 || code === 201 || code === 207) {
           return reject(new Failure(`HTTP ${code}: unexpected reply (is the URL the heartbeat server?): ${oneLine(text) || '(empty reply)'}`));
         }
         if (code >= 300 && code < 400) {
@@ -247,10 +285,10 @@ function postOnce(url, key, body, timeoutSecs, extraHeaders) {
   });
 }
 
-async function send(p, key, body) {
+async function send(p, key, body, url = p.url, ping = false) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await postOnce(p.url, key, body, p.timeout, p.headers);
+      return await postOnce(url, key, body, p.timeout, p.headers, ping);
     } catch (f) {
       if (!(f instanceof Failure)) throw f;
       if (!f.retry || attempt > p.retries) {
@@ -261,6 +299,28 @@ async function send(p, key, body) {
       await new Promise((r) => setTimeout(r, wait * 1000));
     }
   }
+}
+
+// pingAll sends the --start or --exit ping of each service and returns the exit code.
+async function pingAll(o, p) {
+  const kind = o.start ? 'start' : String(Number(o.exit));
+  const failed = [];
+  for (const id of p.ids) {
+    try {
+      const { code, reply } = await send(p, o.key, o.message, pingURL(o.url, o.key, id, kind, o.rid), true);
+      if (!o.quiet) process.stdout.write(`ok: ${reply.message} (HTTP ${code})${p.ids.length === 1 ? '' : ` ${id}`}\n`);
+    } catch (e) {
+      if (!(e instanceof Failure)) throw e;
+      failed.push([id, e.message]);
+    }
+  }
+  if (p.ids.length === 1 && failed.length) {
+    process.stderr.write(`${PROG}: ${failed[0][1]}\n`);
+    return EXIT_FAILED;
+  }
+  const all = failed.length === p.ids.length;
+  for (const [id, reason] of failed) process.stderr.write(`${PROG}: ${all ? '' : 'warning: '}${id}: ${reason}\n`);
+  return all ? EXIT_FAILED : EXIT_OK;
 }
 
 async function main(argv, env) {
@@ -278,6 +338,7 @@ async function main(argv, env) {
     process.stderr.write(`${PROG}: ${e.message} (see --help)\n`);
     return EXIT_USAGE;
   }
+  if (o.start || o.exit !== null) return pingAll(o, p);
   const body = buildBody(p.ids, p.status, o.message, p.metadata);
   try {
     const { code, reply } = await send(p, o.key, body);
@@ -298,4 +359,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { endpoint, buildBody, retryAfter, backoff, send, main };
+module.exports = { endpoint, pingURL, buildBody, retryAfter, backoff, send, main };

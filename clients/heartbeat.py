@@ -2,7 +2,9 @@
 """heartbeat.py: send a heartbeat to a Heartbeat Monitor server.
 
 Python 3.7+ standard library only. Settings come from flags or the HEARTBEAT_*
-environment variables; run it with --help for the list.
+environment variables; run it with --help for the list. With --start or --exit N it
+sends a ping instead (/ping/<key>/<serviceId>/start or /<N>), so that a cron line can
+report a run: its start, then its exit status with the same --rid.
 
 Exit codes: 0 accepted (HTTP 200, or 207 when part of a batch was refused),
 1 not accepted or unreachable (the reason is printed on one line), 2 wrong usage.
@@ -19,10 +21,12 @@ import socket
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 PROG = "heartbeat.py"
 SERVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+RUN_ID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 MAX_RETRY_AFTER = 60.0
 MAX_BACKOFF = 30.0
 
@@ -64,6 +68,20 @@ def endpoint(base):
     """The heartbeat URL for a base URL: /api/heartbeat is added unless present."""
     url = base.strip().rstrip("/")
     return url if url.endswith("/api/heartbeat") else url + "/api/heartbeat"
+
+
+def ping_url(base, key, service_id, kind="", rid=""):
+    """The ping URL of a service: /ping/<key>/<serviceId>[/<kind>][?rid=...], with the
+    key escaped. base may be the server's base URL or its /api/heartbeat URL."""
+    url = base.strip().rstrip("/")
+    if url.endswith("/api/heartbeat"):
+        url = url[:-len("/api/heartbeat")].rstrip("/")
+    url += "/ping/%s/%s" % (urllib.parse.quote(key, safe=""), urllib.parse.quote(service_id, safe=""))
+    if kind:
+        url += "/" + kind
+    if rid:
+        url += "?" + urllib.parse.urlencode({"rid": rid})
+    return url
 
 
 def build_body(ids, status, message, metadata):
@@ -118,14 +136,9 @@ def failures(reply):
     return out
 
 
-def post_once(url, key, body, timeout, headers):
-    """One attempt. Returns (status code, reply object) when accepted, raises Failure."""
-    req = urllib.request.Request(url, data=body, method="POST")
-    for name, value in headers:
-        req.add_header(name, value)
-    req.add_header("Content-Type", "application/json")
-    req.add_header("Authorization", "Bearer " + key)
-    req.add_header("User-Agent", "heartbeat.py")
+def _request(req, timeout):
+    """Makes one request; returns (code, text, headers) or raises a retryable Failure
+    when no reply came back."""
     try:
         with _opener.open(req, timeout=timeout) as resp:
             code, raw, hdrs = resp.status, resp.read(1 << 20), resp.headers
@@ -134,8 +147,28 @@ def post_once(url, key, body, timeout, headers):
     except (urllib.error.URLError, http.client.HTTPException, OSError) as e:  # refused, DNS, TLS, timeout
         reason = getattr(e, "reason", e)
         raise Failure(_one_line(reason), retry=True)
+    return code, raw.decode("utf-8", "replace"), hdrs
 
-    text = raw.decode("utf-8", "replace")
+
+def _refused(code, reason, hdrs):
+    """The Failure of a reply that is not an acceptance: retried on 429 and 5xx."""
+    if 300 <= code < 400:
+        return Failure("HTTP %d: redirected to %s (use the server's final URL)"
+                       % (code, hdrs.get("Location", "?")))
+    retry = code == 429 or code >= 500
+    return Failure("HTTP %d: %s" % (code, reason), retry=retry,
+                   wait=retry_after(hdrs.get("Retry-After")) if retry else None)
+
+
+def post_once(url, key, body, timeout, headers):
+    """One attempt. Returns (status code, reply object) when accepted, raises Failure."""
+    req = urllib.request.Request(url, data=body, method="POST")
+    for name, value in headers:
+        req.add_header(name, value)
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", "Bearer " + key)
+    req.add_header("User-Agent", "heartbeat.py")
+    code, text, hdrs = _request(req, timeout)
     try:
         reply = json.loads(text)
         if not isinstance(reply, dict):
@@ -147,9 +180,6 @@ def post_once(url, key, body, timeout, headers):
             return code, reply
         raise Failure("HTTP %d: unexpected reply (is the URL the heartbeat server?): %s"
                       % (code, _one_line(text) or "(empty reply)"))
-    if 300 <= code < 400:
-        raise Failure("HTTP %d: redirected to %s (use the server's final URL)"
-                      % (code, hdrs.get("Location", "?")))
     if reply.get("error"):
         reason = str(reply["error"])
     elif reply.get("message"):
@@ -158,18 +188,32 @@ def post_once(url, key, body, timeout, headers):
             reason += ": " + "; ".join(failures(reply))
     else:
         reason = _one_line(text) or "(empty reply)"
-    retry = code == 429 or code >= 500
-    raise Failure("HTTP %d: %s" % (code, reason), retry=retry,
-                  wait=retry_after(hdrs.get("Retry-After")) if retry else None)
+    raise _refused(code, reason, hdrs)
 
 
-def send(url, key, body, timeout=10.0, retries=3, headers=(), sleep=time.sleep):
-    """Post body with a bounded retry on network errors, 5xx and 429 (never another
-    4xx). Returns (status code, reply); raises Failure with the last reason."""
+def ping_once(url, body, timeout, headers):
+    """One ping attempt. Returns (status code, "OK" or "Created"), raises Failure."""
+    req = urllib.request.Request(url, data=body, method="POST")
+    for name, value in headers:
+        req.add_header(name, value)
+    req.add_header("Content-Type", "text/plain; charset=utf-8")
+    req.add_header("User-Agent", "heartbeat.py")
+    code, text, hdrs = _request(req, timeout)
+    if code in (200, 201):
+        if text.strip() in ("OK", "Created"):
+            return code, text.strip()
+        raise Failure("HTTP %d: unexpected reply (is the URL the heartbeat server?): %s"
+                      % (code, _one_line(text) or "(empty reply)"))
+    raise _refused(code, _one_line(text) or "(empty reply)", hdrs)
+
+
+def with_retries(once, retries=3, sleep=time.sleep):
+    """Calls once() with a bounded retry on network errors, 5xx and 429 (never another
+    4xx); returns its result or raises Failure with the last reason."""
     attempt = 1
     while True:
         try:
-            return post_once(endpoint(url), key, body, timeout, headers)
+            return once()
         except Failure as f:
             if not f.retry or attempt > retries:
                 if attempt > 1:
@@ -177,6 +221,12 @@ def send(url, key, body, timeout=10.0, retries=3, headers=(), sleep=time.sleep):
                 raise
             sleep(f.wait if f.wait is not None else backoff(attempt))
             attempt += 1
+
+
+def send(url, key, body, timeout=10.0, retries=3, headers=(), sleep=time.sleep):
+    """Post body with a bounded retry on network errors, 5xx and 429 (never another
+    4xx). Returns (status code, reply); raises Failure with the last reason."""
+    return with_retries(lambda: post_once(endpoint(url), key, body, timeout, headers), retries, sleep)
 
 
 def _env_flag(value):
@@ -189,8 +239,9 @@ def parse_args(argv, env):
         description="Send one heartbeat, or one batch when the service is a comma list, "
         "to a Heartbeat Monitor server. Options default to the environment variables "
         "in brackets.",
-        epilog="Exit codes: 0 accepted (HTTP 200, or 207 when part of a batch was refused), "
-        "1 not accepted or unreachable, 2 wrong usage.")
+        epilog="A run: --start before the job, --exit $? after it (one ping per service; "
+        "--message is the ping's body). Exit codes: 0 accepted (HTTP 200, or 207 when part of "
+        "a batch was refused), 1 not accepted or unreachable, 2 wrong usage.")
     p.add_argument("-u", "--url", default=env.get("HEARTBEAT_URL", ""),
                    help="server base URL, e.g. https://monitor.example.com [HEARTBEAT_URL]")
     p.add_argument("-s", "--service", default=env.get("HEARTBEAT_SERVICE_ID", ""),
@@ -212,6 +263,13 @@ def parse_args(argv, env):
                    help="timeout of each attempt in seconds (default 10) [HEARTBEAT_TIMEOUT]")
     p.add_argument("--retries", default=env.get("HEARTBEAT_RETRIES", "3"),
                    help="retries on network errors, 5xx and 429 (default 3) [HEARTBEAT_RETRIES]")
+    p.add_argument("--start", action="store_true",
+                   help="ping /start instead of a beat: a run of the service began")
+    p.add_argument("--exit", default=None, metavar="N",
+                   help="ping the exit status N (0-255) of a run instead of a beat: 0 is up, "
+                   "others are down")
+    p.add_argument("--rid", default="",
+                   help="run id (a UUID) tying a --start to its --exit; runs that overlap need one")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="print nothing when the beat is accepted")
     args = p.parse_args(argv)
@@ -262,7 +320,39 @@ def prepare(args):
             raise ValueError
     except ValueError:
         raise UsageError("--timeout must be seconds > 0 and --retries a whole number >= 0")
+    if args.start and args.exit is not None:
+        raise UsageError("--start and --exit are two pings: give one")
+    if args.exit is not None:
+        if not re.match(r"^[0-9]{1,3}$", args.exit.strip()) or int(args.exit) > 255:
+            raise UsageError("--exit %r is not an exit status 0-255" % args.exit)
+    if args.rid and not RUN_ID.match(args.rid):
+        raise UsageError("--rid %r is not a UUID" % args.rid)
+    if args.rid and not (args.start or args.exit is not None):
+        raise UsageError("--rid goes with --start or --exit")
     return ids, status, metadata, headers, timeout, retries
+
+
+def ping_all(args, ids, headers, timeout, retries):
+    """Sends the --start or --exit ping of each service; returns the exit code."""
+    kind = "start" if args.start else str(int(args.exit))
+    body = args.message.encode("utf-8")
+    failed = []
+    for sid in ids:
+        url = ping_url(args.url, args.key, sid, kind, args.rid)
+        try:
+            code, text = with_retries(lambda: ping_once(url, body, timeout, headers), retries)
+        except Failure as f:
+            failed.append((sid, f.reason))
+            continue
+        if not args.quiet:
+            print("ok: %s (HTTP %d)%s" % (text, code, "" if len(ids) == 1 else " " + sid))
+    if len(ids) == 1 and failed:
+        print("%s: %s" % (PROG, failed[0][1]), file=sys.stderr)
+        return EXIT_FAILED
+    for sid, reason in failed:
+        print("%s: %s%s: %s" % (PROG, "" if len(failed) == len(ids) else "warning: ", sid, reason),
+              file=sys.stderr)
+    return EXIT_FAILED if len(failed) == len(ids) else EXIT_OK
 
 
 def main(argv=None, env=None):
@@ -273,6 +363,8 @@ def main(argv=None, env=None):
     except UsageError as e:
         print("%s: %s (see --help)" % (PROG, e), file=sys.stderr)
         return EXIT_USAGE
+    if args.start or args.exit is not None:
+        return ping_all(args, ids, headers, timeout, retries)
     body = build_body(ids, status, args.message, metadata)
     try:
         code, reply = send(args.url, args.key, body, timeout, retries, headers)

@@ -354,3 +354,117 @@ func TestOriginalClientRequests(t *testing.T) {
 		}
 	}
 }
+
+// pingRecorder records ping requests and answers each with code and text.
+type pingRecorder struct {
+	mu   sync.Mutex
+	code int
+	text string
+	reqs []pingRecorded
+}
+
+type pingRecorded struct {
+	method, path, rawQuery, body string
+	header                       http.Header
+}
+
+func (p *pingRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	p.mu.Lock()
+	p.reqs = append(p.reqs, pingRecorded{method: r.Method, path: r.URL.EscapedPath(), rawQuery: r.URL.RawQuery, body: string(body), header: r.Header.Clone()})
+	code, text := p.code, p.text
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	io.WriteString(w, text)
+}
+
+func (p *pingRecorder) take() []pingRecorded {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.reqs
+	p.reqs = nil
+	return out
+}
+
+// TestClientsSendRunPings: the scripts' --start and --exit send the ping URLs with the
+// key escaped in the path, the rid in the query and the message as a text body, so
+// that a cron line can report a run; mistakes are usage errors.
+func TestClientsSendRunPings(t *testing.T) {
+	const rid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+	const keyPath = "/ping/k%2F1%20x%2B%C3%A9/" // the key "k/1 x+é", escaped
+	for _, c := range clientsUnderTest() {
+		if c.name == "ping" {
+			continue // heartbeat-monitor run sends these; see TestRunPingsStartAndExit
+		}
+		t.Run(c.name, func(t *testing.T) {
+			c.needTools(t)
+			t.Parallel()
+			rec := &pingRecorder{code: 200, text: "OK"}
+			ts := httptest.NewServer(rec)
+			defer ts.Close()
+			env := []string{"HEARTBEAT_URL=" + ts.URL + "/api/heartbeat", "HEARTBEAT_SERVICE_ID=job", "HEARTBEAT_API_KEY=k/1 x+é"}
+
+			steps := []struct {
+				name      string
+				flags     []string
+				wantPaths []string
+				wantQuery string
+				wantBody  string
+				wantOut   string
+			}{
+				{"start with a rid", []string{"--start", "--rid", rid, "--header", "CF-Access-Client-Id: e2e.access"},
+					[]string{keyPath + "job/start"}, "rid=" + rid, "", "ok: OK (HTTP 200)\n"},
+				{"exit status with the same rid and the output", []string{"--exit", "3", "--rid", rid, "-m", "step 9\nerreur: disque plein"},
+					[]string{keyPath + "job/3"}, "rid=" + rid, "step 9\nerreur: disque plein", "ok: OK (HTTP 200)\n"},
+				{"start without a rid", []string{"--start", "-q"}, []string{keyPath + "job/start"}, "", "", ""},
+				{"one ping per service", []string{"--exit", "0", "--service", "a,b", "-q"}, []string{keyPath + "a/0", keyPath + "b/0"}, "", "", ""},
+			}
+			for _, st := range steps {
+				r := c.run(t, env, st.flags...)
+				reqs := rec.take()
+				if r.code != 0 || r.stdout != st.wantOut || r.stderr != "" || len(reqs) != len(st.wantPaths) {
+					t.Fatalf("%s: exit %d stdout %q stderr %q after %d requests; want 0, %q, %d requests",
+						st.name, r.code, r.stdout, r.stderr, len(reqs), st.wantOut, len(st.wantPaths))
+				}
+				for i, rq := range reqs {
+					if rq.method != http.MethodPost || rq.path != st.wantPaths[i] || rq.rawQuery != st.wantQuery || rq.body != st.wantBody ||
+						rq.header.Get("Authorization") != "" || !strings.HasPrefix(rq.header.Get("Content-Type"), "text/plain") {
+						t.Errorf("%s: got %s %s?%s body %q headers %v; want POST %s?%s body %q, text/plain, no Authorization",
+							st.name, rq.method, rq.path, rq.rawQuery, rq.body, rq.header, st.wantPaths[i], st.wantQuery, st.wantBody)
+					}
+				}
+				if st.name == "start with a rid" && reqs[0].header.Get("CF-Access-Client-Id") != "e2e.access" {
+					t.Errorf("%s: the extra header was not sent: %v", st.name, reqs[0].header)
+				}
+			}
+
+			refusals := []struct {
+				name    string
+				flags   []string
+				wantErr string
+			}{
+				{"an exit status out of range", []string{"--exit", "256"}, "--exit"},
+				{"a rid that is not a UUID", []string{"--start", "--rid", "nightly"}, "--rid"},
+				{"both pings at once", []string{"--start", "--exit", "0"}, "--start and --exit"},
+				{"a rid without a ping", []string{"--rid", rid}, "--rid"},
+			}
+			for _, rf := range refusals {
+				r := c.run(t, env, rf.flags...)
+				if r.code != 2 || !strings.Contains(r.stderr, rf.wantErr) || len(rec.take()) != 0 {
+					t.Errorf("%s: got exit %d stderr %q, want 2 and %q, nothing sent", rf.name, r.code, r.stderr, rf.wantErr)
+				}
+				oneLine(t, rf.name+": stderr", r.stderr)
+			}
+
+			rec.mu.Lock()
+			rec.code, rec.text = 404, "not found"
+			rec.mu.Unlock()
+			r := c.run(t, env, "--start")
+			if r.code != 1 || r.stderr == "" || !strings.Contains(r.stderr, "HTTP 404: not found") || len(rec.take()) != 1 {
+				t.Errorf("unknown service: got exit %d stderr %q, want 1 and HTTP 404: not found, one request", r.code, r.stderr)
+			}
+			oneLine(t, "unknown service: stderr", r.stderr)
+		})
+	}
+}
