@@ -19,11 +19,11 @@ import (
 var errDryRun = errors.New("import: dry run")
 
 func newImportCommand(app core.App) *cobra.Command {
-	var keysPath string
+	var keysPath, from string
 	var dryRun bool
 	c := &cobra.Command{
-		Use:   "import services.json [--keys API_KEYS.json] [--dryRun]",
-		Short: "Create or update services and keys from the original worker's services.json and API_KEYS",
+		Use:   "import FILE [--from worker|healthchecks] [--keys API_KEYS.json] [--dryRun]",
+		Short: "Create or update services and keys from the original worker's services.json and API_KEYS, or from Healthchecks' checks",
 		Long: `Create or update services from the original Cloudflare worker's services.json, in its
 early form ({"services":[{id,name,enabled,stalenessThreshold,apiKey}]}) or its later
 form with "groups" (a group's stalenessThreshold applies to members that set none), and
@@ -33,11 +33,29 @@ for every service). enabled:false becomes paused.
 Import is idempotent: a second run changes nothing. It never deletes. Every field it
 cannot carry over (notifications, uptime threshold sets, auth.required:false, unknown
 fields) is listed as a note. Everything is saved in one transaction, or nothing is.
-A server running on the same --dir picks up imported services and keys within 10 seconds.`,
-		Example:      `  heartbeat-monitor import services.json --keys api_keys.json --dir /var/lib/heartbeat-monitor --dryRun`,
+A server running on the same --dir picks up imported services and keys within 10 seconds.
+
+` + healthchecksImportHelp,
+		Example: `  heartbeat-monitor import services.json --keys api_keys.json --dir /var/lib/heartbeat-monitor --dryRun
+  heartbeat-monitor import --from healthchecks checks.json --dir /var/lib/heartbeat-monitor --dryRun`,
 		Args:         cobra.ExactArgs(1),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch from {
+			case "", "worker":
+			case "healthchecks":
+				if keysPath != "" {
+					return errors.New("import: --keys is for the original worker's API_KEYS; Healthchecks' checks bring their ping URLs")
+				}
+				f, err := os.Open(args[0])
+				if err != nil {
+					return fmt.Errorf("import: %w", err)
+				}
+				defer f.Close()
+				return importHealthchecks(app, bufio.NewReaderSize(f, 1<<20), dryRun, cmd.OutOrStdout())
+			default:
+				return fmt.Errorf("import: --from %q: want worker (the original worker's services.json) or healthchecks", from)
+			}
 			services, err := os.Open(args[0])
 			if err != nil {
 				return fmt.Errorf("import: %w", err)
@@ -71,6 +89,7 @@ A server running on the same --dir picks up imported services and keys within 10
 	}
 	c.Flags().StringVar(&keysPath, "keys", "", `API_KEYS JSON file, {"<serviceId>|<groupId>|*":"<key>"} ("-" reads stdin)`)
 	c.Flags().BoolVar(&dryRun, "dryRun", false, "print what would change and save nothing")
+	c.Flags().StringVar(&from, "from", "worker", "what FILE is: worker (the original worker's services.json) or healthchecks (GET /api/v3/checks/)")
 	return c
 }
 
