@@ -43,6 +43,7 @@ func (e *exitError) Error() string { return e.msg }
 func Register(app *pocketbase.PocketBase) {
 	env := os.LookupEnv
 	client := []*cobra.Command{newPingCommand(env), newRunCommand(env), newScheduleCommand(time.Now)}
+	client = append(client, newRestoreCommand(os.Getenv)) // restore: before PocketBase creates --dir
 	app.RootCmd.AddCommand(client...)
 	app.RootCmd.AddCommand(newImportCommand(app))
 
