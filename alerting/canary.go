@@ -234,3 +234,36 @@ func (a *Alerting) Canary() CanaryStatus {
 	}
 	return a.canary.Status()
 }
+
+// CanaryBanner is what the dashboard's header says while the canary is raised; "" when
+// it is not.
+func (a *Alerting) CanaryBanner() string {
+	s := a.Canary()
+	if !s.Raised {
+		return ""
+	}
+	text := "No notification could be delivered on any channel since " + s.FailingSince.UTC().Format("2006-01-02 15:04 UTC") + "; alerts may be going unseen."
+	if len(s.Channels) > 0 {
+		text += " Failing: " + strings.Join(s.Channels, ", ") + "."
+	}
+	if s.LastError != "" {
+		text += " Last error: " + s.LastError
+	}
+	return text
+}
+
+// CanaryReply is the canary as GET /api/health shows it to anyone: whether notifications
+// are failing, and since when (no channel names or errors: the route is public).
+type CanaryReply struct {
+	Failing      bool   `json:"failing"`
+	FailingSince string `json:"failingSince,omitempty"`
+}
+
+// CanaryHealth is the health reply's "notifications" field.
+func (a *Alerting) CanaryHealth() any {
+	s := a.Canary()
+	if !s.Raised {
+		return CanaryReply{}
+	}
+	return CanaryReply{Failing: true, FailingSince: s.FailingSince.UTC().Format(time.RFC3339)}
+}

@@ -42,6 +42,8 @@ type API struct {
 	PublicStatus bool
 	// CanReadSession reports whether the request carries a live dashboard session.
 	CanReadSession func(e *core.RequestEvent) bool
+	// Health holds the monitor's fields of GET /api/health (health.go).
+	Health Health
 
 	refusals *refusalCounter
 }

@@ -48,8 +48,10 @@ func register(app core.App, cfg *Config) *server {
 	clock := func() time.Time { return s.now() } // the tests set s.now after Register
 	s.alerts = alerting.New(app, clock)
 	s.dash = dashboard.New(app, s.alerts, clock)
+	s.dash.Canary = s.alerts.CanaryBanner
 	s.api = api.New(app)
 	s.api.Registry, s.api.Alerts, s.api.Now, s.api.CanReadSession = s.reg, s.alerts, clock, s.dash.HasSession
+	s.api.Health.Add("notifications", s.alerts.CanaryHealth)
 
 	// Record hooks, in the order they run on the same event.
 	bindRegistryHooks(app, s)

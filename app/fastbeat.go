@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -40,6 +41,7 @@ var knownRouterMiddlewares = map[string]bool{
 	apis.DefaultCorsMiddlewareId:                   true, // taken only without Origin: Vary below
 	apis.DefaultWWWRedirectMiddlewareId:            true, // taken only for hosts not starting with www.
 	logsMiddlewareID:                               true, // GET /api/logs only
+	api.HealthMiddlewareID:                         true, // GET /api/health only
 	apis.DefaultSkipSuccessActivityLogMiddlewareId: true,
 }
 

@@ -42,6 +42,7 @@ func bindRoutes(se *core.ServeEvent, a *api.API, d *dashboard.Dashboard, fast *f
 	// PocketBase owns GET /api/logs (the admin log viewer); ours answers only when a
 	// serviceId is asked for, so it is a router-level middleware, not a second route.
 	se.Router.Bind(&hook.Handler[*core.RequestEvent]{Id: logsMiddlewareID, Func: a.LogsMiddleware})
+	se.Router.Bind(&hook.Handler[*core.RequestEvent]{Id: api.HealthMiddlewareID, Func: a.Health.Middleware}) // PocketBase's GET /api/health, with our fields
 	se.Router.POST("/api/alert", a.AlertCreate).
 		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // alert keys are api_keys keys, never PocketBase tokens
 	se.Router.GET("/api/alerts/recent", a.AlertsRecent).BindFunc(a.RequireReader)

@@ -37,6 +37,8 @@ type Dashboard struct {
 	Alerts  Engines
 	Now     func() time.Time
 	Refresh time.Duration // how often pages refresh their live regions; 0 means 30 s
+	// Canary, when set, is the header's warning that notifications are failing ("": none).
+	Canary func() string
 
 	key    []byte          // HMAC key of the CSRF tokens, from pb_data
 	logins *ingest.Limiter // login attempts per client IP

@@ -343,7 +343,11 @@ func (d *Dashboard) chrome(e *core.RequestEvent, title string) (views.Chrome, er
 	if e.Auth != nil {
 		user = e.Auth.Email()
 	}
-	return views.Chrome{Title: title, User: user, CSRF: csrf, Refresh: d.Refresh}, nil
+	c := views.Chrome{Title: title, User: user, CSRF: csrf, Refresh: d.Refresh}
+	if d.Canary != nil {
+		c.Canary = d.Canary()
+	}
+	return c, nil
 }
 
 // spendBcrypt takes as long as checking a password; its answer means nothing.

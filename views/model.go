@@ -17,6 +17,9 @@ type Chrome struct {
 	CSRF  string // token for the logout form
 
 	Refresh time.Duration // how often live regions refresh themselves; 0 means 30 s
+	// Canary, when set, is the header's warning that no notification could be delivered
+	// (the alerting's canary is raised).
+	Canary string
 }
 
 // Counts is the number of services in each state.
