@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestImportFromHealthchecks moves the checks of Healthchecks' documented example reply
+// to a new data dir (a dry run, the import, a second import that changes nothing; the
+// read-only key's reply is refused), serves it, and pings a check's old ping URL on
+// this host: the service is up.
+func TestImportFromHealthchecks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	fixture := func(name string) string { return filepath.Join(repoRoot, "cli", "testdata", "healthchecks", name) }
+	imp := func(t *testing.T, wantOK bool, args ...string) string {
+		t.Helper()
+		out, err := hm(nil, append(append([]string{"import", "--from", "healthchecks"}, args...), "--dir", dir, "--dev=false")...)
+		if (err == nil) != wantOK {
+			t.Fatalf("import %v: error %v, want ok %t\n%s", args, err, wantOK, out)
+		}
+		return out
+	}
+	contains := func(t *testing.T, out string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("import output: missing %q in\n%s", w, out)
+			}
+		}
+	}
+	const (
+		fsBackup = "31365bce-8da9-4729-8ff3-aaa71d56b712" // the doc's simple check
+		dbBackup = "803f680d-e89b-492b-82ef-2be7b774a92d" // the doc's cron check
+	)
+
+	contains(t, imp(t, false, fixture("checks-readonly.json")), "read-only API key", "read-write key")
+	contains(t, imp(t, true, fixture("checks.json"), "--dryRun"), "services: 2 created", "dry run: nothing was saved")
+	out := imp(t, true, fixture("checks.json"))
+	contains(t, out, `create service filesystem-backup: name "Filesystem Backup"`, "interval 3600, stalenessThreshold 4200",
+		`create service database-backup: name "Database Backup"`, `schedule "15 5 * * *", timezone "UTC", grace 1200`,
+		"note: service filesystem-backup: tags fs not imported", "services: 2 created, 0 updated, 0 unchanged")
+	if strings.Contains(out, fsBackup) || strings.Contains(out, dbBackup) {
+		t.Errorf("import printed a ping UUID:\n%s", out)
+	}
+	contains(t, imp(t, true, fixture("checks.json")), "services: 0 created, 0 updated, 2 unchanged")
+
+	s, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}()
+
+	var page struct {
+		Items []struct {
+			ServiceID          string `json:"serviceId"`
+			Group              string `json:"group"`
+			Interval           int    `json:"interval"`
+			StalenessThreshold int    `json:"stalenessThreshold"`
+			Schedule           string `json:"schedule"`
+			Timezone           string `json:"timezone"`
+			Grace              int    `json:"grace"`
+		} `json:"items"`
+	}
+	if err := s.api(http.MethodGet, "/api/collections/services/records?perPage=10&sort=serviceId", nil, &page); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(page.Items); got != 2 {
+		t.Fatalf("services: got %d, want 2", got)
+	}
+	if db := page.Items[0]; db.ServiceID != "database-backup" || db.Group != "production" || db.Schedule != "15 5 * * *" ||
+		db.Timezone != "UTC" || db.Grace != 1200 {
+		t.Errorf("database-backup: got %+v", db)
+	}
+	if fs := page.Items[1]; fs.ServiceID != "filesystem-backup" || fs.Group != "backup" || fs.Interval != 3600 ||
+		fs.StalenessThreshold != 4200 || fs.Schedule != "" {
+		t.Errorf("filesystem-backup: got %+v", fs)
+	}
+
+	// The job's ping line, with only the host changed.
+	resp, err := http.Get(s.URL + "/ping/" + fsBackup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || string(body) != "OK" {
+		t.Fatalf("GET /ping/<the check's UUID>: got %d %q, want 200 \"OK\"", resp.StatusCode, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status := map[string]string{}
+		var st struct {
+			Summary struct {
+				Results []struct {
+					ServiceID string `json:"serviceId"`
+					Status    string `json:"status"`
+				} `json:"results"`
+			} `json:"summary"`
+		}
+		if err := s.api(http.MethodGet, "/api/status", nil, &st); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range st.Summary.Results {
+			status[r.ServiceID] = r.Status
+		}
+		if status["filesystem-backup"] == "up" {
+			if status["database-backup"] != "unknown" {
+				t.Errorf("database-backup, never pinged: got %q, want unknown", status["database-backup"])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/api/status after the ping: got %v, want filesystem-backup up", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
