@@ -468,3 +468,39 @@ func TestClientsSendRunPings(t *testing.T) {
 		})
 	}
 }
+
+// TestClientsReportRuns: a script's --start shows the service running in /api/status,
+// and its --exit with the same rid ends the run with a measured duration.
+func TestClientsReportRuns(t *testing.T) {
+	for _, c := range clientsUnderTest() {
+		if c.name == "ping" {
+			continue // heartbeat-monitor run: see TestRunReportsTheCommand
+		}
+		t.Run(c.name, func(t *testing.T) {
+			c.needTools(t)
+			t.Parallel()
+			svc, key := "client-run-"+c.name, "key-client-run-"+c.name+"-0123456789"
+			shared.createService(t, svc, key)
+			env := []string{"HEARTBEAT_URL=" + shared.URL, "HEARTBEAT_SERVICE_ID=" + svc, "HEARTBEAT_API_KEY=" + key}
+			const rid = "3b241101-e2bb-4255-8caf-4136c566a962"
+
+			if r := c.run(t, env, "--start", "--rid", rid, "-q"); r.code != 0 {
+				t.Fatalf("--start: exit %d stderr %q", r.code, r.stderr)
+			}
+			if st := statusOf(t, svc); !st.Running {
+				t.Errorf("after --start: got %+v, want running", st)
+			}
+			if r := c.run(t, env, "--exit", "4", "--rid", rid, "-m", "backup failed: disk full", "-q"); r.code != 0 {
+				t.Fatalf("--exit: exit %d stderr %q", r.code, r.stderr)
+			}
+			st := statusOf(t, svc)
+			if st.Running || st.Status != "down" || st.LastExitStatus == nil || *st.LastExitStatus != 4 || st.LastDuration == nil {
+				t.Errorf("after --exit 4: got %+v (lastExitStatus %v, lastDuration %v), want down, exit 4, a duration, not running",
+					st, deref(st.LastExitStatus), deref(st.LastDuration))
+			}
+			if p := runPings(t, svc); len(p) != 2 || p[0].Body != "backup failed: disk full" && p[1].Body != "backup failed: disk full" {
+				t.Errorf("pings: got %+v, want the message as the finish's body", p)
+			}
+		})
+	}
+}
