@@ -54,9 +54,15 @@ func StateAt(s Service, prev Prior, startedAt, now time.Time) State {
 // graced gives a service that was quiet since before the monitor started a fresh grace
 // of its threshold from the start, unless the monitor had already found it down. A
 // clock before the start (an evaluation of the past) gets none.
+// A service on a schedule whose expected run came before the start is expected at the
+// start instead.
 func graced(s Service, prev Status, startedAt, now time.Time) Service {
 	if !startedAt.IsZero() && !startedAt.After(now) && !s.LastSeen.IsZero() && s.LastSeen.Before(startedAt) && prev != Down {
-		s.LastSeen = startedAt
+		if s.Expected.IsZero() {
+			s.LastSeen = startedAt
+		} else if s.Expected.Before(startedAt) {
+			s.Expected = startedAt
+		}
 	}
 	return s
 }
@@ -64,16 +70,25 @@ func graced(s Service, prev Status, startedAt, now time.Time) Service {
 // nextChange is the first instant after now at which Evaluate gives another status for
 // s, with no new facts. Thresholds are inclusive (exactly at the threshold a service is
 // not yet down), so a boundary's change comes one nanosecond past it.
+// A run within its bound changes nothing until its bound passes; a service that is down
+// stays down until a new fact.
 func nextChange(s Service, st Status, now time.Time) time.Time {
+	bounded := runningBounded(s, now)
 	switch {
 	case s.Paused && s.PausedUntil.After(now):
 		return s.PausedUntil
-	case s.Paused, st == Unknown, st == Down:
+	case s.Paused, st == Down:
 		return time.Time{}
-	case st == Up && s.Interval < s.Threshold:
-		return s.LastSeen.Add(s.Interval + time.Nanosecond)
+	case bounded:
+		return s.RunDeadline.Add(time.Nanosecond)
+	case st == Unknown:
+		return time.Time{}
 	}
-	return s.LastSeen.Add(s.Threshold + time.Nanosecond) // up, late or degraded: down when stale
+	lateAt, downAt := deadlines(s)
+	if st == Up && lateAt.Before(downAt) {
+		return lateAt.Add(time.Nanosecond)
+	}
+	return downAt.Add(time.Nanosecond) // up, late or degraded: down when stale
 }
 
 // changedAt is when a newly found state really began, so incidents and uptime are exact
@@ -83,12 +98,14 @@ func nextChange(s Service, st Status, now time.Time) time.Time {
 func changedAt(s Service, st Status, cause Cause, now time.Time) time.Time {
 	var at time.Time
 	switch {
+	case cause == CauseOverrun:
+		at = s.RunDeadline
 	case s.LastSeen.IsZero(), st == Paused:
 		return now
 	case cause == CauseStale:
-		at = s.LastSeen.Add(s.Threshold)
+		_, at = deadlines(s)
 	case st == Late:
-		at = s.LastSeen.Add(s.Interval)
+		at, _ = deadlines(s)
 	default:
 		at = s.LastSeen
 	}
