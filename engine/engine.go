@@ -31,6 +31,14 @@ type Service struct {
 	LastMessage string
 	Reminder    time.Duration
 	Parents     []string // record ids of the services this one depends on
+	// Schedule is a cron expression of when the service is expected to ping ("": the
+	// interval rule), read in Timezone (an IANA name; "": UTC). Grace is how long after
+	// an expected run it is down (0: monitor.DefaultGrace). An expression or zone that
+	// does not parse leaves the interval rule (saves refuse them).
+	Schedule, Timezone string
+	Grace              time.Duration
+	MaxRuntime         time.Duration // the bound of a run without its own; 0: none
+	Runs               monitor.Runs  // as its pings left them
 
 	State monitor.Status // as committed; Unknown before the first evaluation
 	Cause monitor.Cause  // why it is down or degraded
@@ -152,6 +160,16 @@ func (l *Loader) SetState(id string, lastSeen time.Time, lastStatus, lastMessage
 	en.state, en.since = f.code(string(state)), msOf(since)
 	f.count(en.state, 1)
 	return true
+}
+
+// SetRuns sets what the pings of a service already added left of its runs.
+func (l *Loader) SetRuns(id string, runs monitor.Runs) {
+	f := l.f
+	if slot, ok := f.byID.Get(id); ok {
+		en := &f.es[slot]
+		f.ext(en).runs = runs
+		f.trim(en)
+	}
 }
 
 // LoadFrom replaces the engine's services with what l holds, and its channels and
@@ -313,6 +331,44 @@ func (e *Engine) Beat(id string, at time.Time, status, message string) {
 		return
 	}
 	e.markDue(slot)
+}
+
+// Runs is what the pings of service id (a record id) left of its runs, and whether the
+// engine holds the service. A ping handler applies its ping to it (monitor.Runs.Apply),
+// commits the result, then hands it to Ping.
+func (e *Engine) Runs(id string) (monitor.Runs, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	f := e.f
+	slot, ok := f.byID.Get(id)
+	if !ok {
+		return monitor.Runs{}, false
+	}
+	r := f.x(&f.es[slot]).runs
+	r.Open = slices.Clone(r.Open)
+	return r, true
+}
+
+// Ping records a committed ping of service id (a record id), and the runs it left when
+// it changed them (nil: unchanged): a ping that ends a run is a beat with the status it
+// reports (see Beat); a start or a log changes only the runs.
+func (e *Engine) Ping(id string, p monitor.Ping, runs *monitor.Runs, message string) {
+	if runs != nil {
+		e.mu.Lock()
+		f := e.f
+		if slot, ok := f.byID.Get(id); ok {
+			en := &f.es[slot]
+			x := f.ext(en)
+			x.runs = *runs
+			x.runs.Open = slices.Clone(runs.Open)
+			f.trim(en)
+			e.markDue(slot)
+		}
+		e.mu.Unlock()
+	}
+	if p.Ends() {
+		e.Beat(id, p.At, p.Status(), message)
+	}
 }
 
 // asap is the due time (unix ns) of a service to evaluate at the next step, whatever
@@ -578,6 +634,20 @@ type View struct {
 	Since       time.Time
 	Open        *monitor.OpenIncident // a copy
 	Due         time.Time             // zero when nothing is due without a new fact
+	Schedule    string                // "" for the interval rule
+	Timezone    string
+	MaxRuntime  time.Duration
+	Runs        monitor.Runs // a copy
+}
+
+// NextDeadline is when the service's status next changes by itself (a threshold, an
+// expected run, a run's bound, the end of a timed pause), as the engine has it
+// scheduled; zero when nothing is due without a new fact, or an evaluation is pending.
+func (v View) NextDeadline() time.Time {
+	if !v.Due.After(time.Unix(0, asap)) {
+		return time.Time{}
+	}
+	return v.Due
 }
 
 // DisplayName is the name a person reads: the name, or the serviceId when it has none.

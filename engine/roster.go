@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/schedule"
 	"github.com/heartbeat-monitor/heartbeat-monitor/slotindex"
 )
 
@@ -46,11 +47,18 @@ type extra struct {
 	flapNoticeAt time.Time
 	pausedUntil  time.Time
 	reminder     time.Duration
+	// A schedule: its text and zone as set, and as parsed (sched nil: the interval rule).
+	schedule, tz      string
+	sched             *schedule.Schedule
+	loc               *time.Location
+	grace, maxRuntime time.Duration
+	runs              monitor.Runs
 }
 
 func (x *extra) empty() bool {
 	return len(x.parents) == 0 && x.open == nil && len(x.changes) == 0 && x.flapNoticeAt.IsZero() &&
-		x.pausedUntil.IsZero() && x.reminder == 0
+		x.pausedUntil.IsZero() && x.reminder == 0 && x.schedule == "" && x.tz == "" && x.grace == 0 && x.maxRuntime == 0 &&
+		x.runs.Equal(monitor.Runs{})
 }
 
 // noTime is a zero time.Time in an entry.
@@ -139,14 +147,18 @@ type roster struct {
 	codes    table // states, causes and reported statuses
 	groups   table
 	children map[string][]string
+	// Parsed schedules and zones, by their text: many services share a few.
+	scheds map[string]*schedule.Schedule
+	locs   map[string]*time.Location
 }
 
 func newRoster(sizeHint int) *roster {
 	f := &roster{es: make([]entry, 0, sizeHint),
 		order: make([]int32, 0, sizeHint), queue: dueQueue{h: make([]int32, 0, sizeHint)}, children: map[string][]string{},
 		codes: newTable("", string(monitor.Unknown), string(monitor.Up), string(monitor.Late), string(monitor.Degraded),
-			string(monitor.Down), string(monitor.Paused), string(monitor.CauseStale), string(monitor.CauseReported)),
-		groups: newTable("")}
+			string(monitor.Down), string(monitor.Paused), string(monitor.CauseStale), string(monitor.CauseReported),
+			string(monitor.CauseOverrun)),
+		groups: newTable(""), scheds: map[string]*schedule.Schedule{}, locs: map[string]*time.Location{}}
 	f.byID = slotindex.New(sizeHint, func(s int32) string { return f.es[s].id })
 	f.bySID = slotindex.New(sizeHint, func(s int32) string { return f.es[s].sid })
 	return f
@@ -198,6 +210,7 @@ func (f *roster) fill(s int32, v Service) {
 	f.settle(en, v)
 	x := f.ext(en)
 	x.open, x.changes, x.flapNoticeAt = v.Open, v.Changes, v.FlapNoticeAt
+	x.runs = v.Runs
 	f.trim(en)
 }
 
@@ -211,7 +224,37 @@ func (f *roster) settle(en *entry, v Service) {
 	}
 	x := f.ext(en)
 	x.parents, x.pausedUntil, x.reminder = v.Parents, v.Model.PausedUntil, v.Reminder
+	x.schedule, x.tz, x.grace, x.maxRuntime = v.Schedule, v.Timezone, v.Grace, v.MaxRuntime
+	x.sched, x.loc = f.parsed(v.Schedule, v.Timezone)
 	f.trim(en)
+}
+
+// parsed is a schedule and its zone, parsed once for all the services that share them;
+// nil (the interval rule) when there is no schedule, or it or its zone does not parse.
+func (f *roster) parsed(expr, tz string) (*schedule.Schedule, *time.Location) {
+	if expr == "" {
+		return nil, nil
+	}
+	s, ok := f.scheds[expr]
+	if !ok {
+		var err error
+		if s, err = schedule.Parse(expr); err != nil {
+			s = nil
+		}
+		f.scheds[expr] = s
+	}
+	loc, ok := f.locs[tz]
+	if !ok {
+		var err error
+		if loc, err = time.LoadLocation(tz); err != nil {
+			loc = nil
+		}
+		f.locs[tz] = loc
+	}
+	if s == nil || loc == nil {
+		return nil, nil
+	}
+	return s, loc
 }
 
 func (f *roster) ext(en *entry) *extra {
@@ -239,8 +282,16 @@ func (f *roster) x(en *entry) *extra {
 var noExtra extra
 
 func (f *roster) model(en *entry) monitor.Service {
-	return monitor.Service{LastSeen: timeOf(en.lastSeen), LastStatus: f.str(en.lastSta), Interval: en.interval,
-		Threshold: en.threshold, Paused: en.flags&paused != 0, PausedUntil: f.x(en).pausedUntil}
+	x := f.x(en)
+	m := monitor.Service{LastSeen: timeOf(en.lastSeen), LastStatus: f.str(en.lastSta), Interval: en.interval,
+		Threshold: en.threshold, Paused: en.flags&paused != 0, PausedUntil: x.pausedUntil}
+	if x.sched != nil && !m.LastSeen.IsZero() {
+		m.Expected, m.Grace = x.sched.Next(m.LastSeen, x.loc), x.grace
+	}
+	if len(x.runs.Open) > 0 {
+		m.RunStarted, m.RunDeadline = x.runs.Bound(x.maxRuntime)
+	}
+	return m
 }
 
 // service is en as a Service.
@@ -248,12 +299,17 @@ func (f *roster) service(en *entry) Service {
 	x := f.x(en)
 	return Service{ID: en.id, ServiceID: en.sid, Name: en.name, Group: f.group(en), Model: f.model(en), LastMessage: en.msg,
 		Reminder: x.reminder, Parents: x.parents, State: monitor.Status(f.str(en.state)), Cause: monitor.Cause(f.str(en.cause)),
-		Since: timeOf(en.since), Open: x.open, Changes: slices.Clone(x.changes), FlapNoticeAt: x.flapNoticeAt}
+		Since: timeOf(en.since), Open: x.open, Changes: slices.Clone(x.changes), FlapNoticeAt: x.flapNoticeAt,
+		Schedule: x.schedule, Timezone: x.tz, Grace: x.grace, MaxRuntime: x.maxRuntime, Runs: x.runs}
 }
 
 func (f *roster) view(en *entry) View {
 	v := View{ID: en.id, ServiceID: en.sid, Name: en.name, Group: f.group(en), Model: f.model(en), LastMessage: en.msg,
 		State: monitor.Status(f.str(en.state)), Cause: monitor.Cause(f.str(en.cause)), Since: timeOf(en.since), Due: timeOfNs(en.due)}
+	if x := f.x(en); x != &noExtra {
+		v.Schedule, v.Timezone, v.MaxRuntime, v.Runs = x.schedule, x.tz, x.maxRuntime, x.runs
+		v.Runs.Open = slices.Clone(x.runs.Open)
+	}
 	if o := f.x(en).open; o != nil {
 		c := *o
 		c.Alerted = slices.Clone(o.Alerted)

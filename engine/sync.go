@@ -13,16 +13,20 @@ type settings struct {
 	pausedUntil            time.Time
 	reminder               time.Duration
 	parents                []string
+	schedule, timezone     string
+	grace, maxRuntime      time.Duration
 }
 
 func settingsOf(s Service) settings {
-	return settings{s.ServiceID, s.Name, s.Group, s.Model.Interval, s.Model.Threshold, s.Model.Paused, s.Model.PausedUntil, s.Reminder, s.Parents}
+	return settings{s.ServiceID, s.Name, s.Group, s.Model.Interval, s.Model.Threshold, s.Model.Paused, s.Model.PausedUntil, s.Reminder, s.Parents,
+		s.Schedule, s.Timezone, s.Grace, s.MaxRuntime}
 }
 
 func (a settings) equal(b settings) bool {
 	return a.serviceID == b.serviceID && a.name == b.name && a.group == b.group && a.interval == b.interval &&
 		a.threshold == b.threshold && a.paused == b.paused && a.pausedUntil.Equal(b.pausedUntil) && a.reminder == b.reminder &&
-		slices.Equal(a.parents, b.parents)
+		slices.Equal(a.parents, b.parents) && a.schedule == b.schedule && a.timezone == b.timezone && a.grace == b.grace &&
+		a.maxRuntime == b.maxRuntime
 }
 
 // Update adds the services of svcs the engine does not hold and applies the settings of
