@@ -110,10 +110,10 @@ func (a *Alerting) Preload(sizeHint int, key func(ingest.ServiceKey)) error {
 		return err
 	}
 	load := engine.NewLoader(sizeHint)
-	err = store.EachStartupService(db, func(r store.EngineServiceRow, apiKey string) error {
+	err = store.EachStartupService(db, func(r store.EngineServiceRow, apiKey, pingID string) error {
 		load.Add(attach(EngineService(r)))
 		if key != nil {
-			key(ingest.ServiceKey{RecordID: r.ID, ServiceID: r.ServiceID, Key: apiKey})
+			key(ingest.ServiceKey{RecordID: r.ID, ServiceID: r.ServiceID, Key: apiKey, PingID: pingID})
 		}
 		return nil
 	})
@@ -124,6 +124,9 @@ func (a *Alerting) Preload(sizeHint int, key func(ingest.ServiceKey)) error {
 	err = store.EachServiceState(db, func(r store.StateRow) {
 		load.SetState(r.ID, store.ParseDate(r.LastSeen), r.LastStatus, monitor.CleanText(r.LastMessage),
 			monitor.Status(r.Status), store.ParseDate(r.StatusChangedAt))
+		if r.Runs != "" {
+			load.SetRuns(r.ID, monitor.DecodeRuns(r.Runs))
+		}
 	})
 	if err != nil {
 		return err

@@ -96,7 +96,9 @@ func EngineService(r store.EngineServiceRow) engine.Service {
 	// cleaned) is cleaned once here, so no page or reply shows NUL or invalid UTF-8.
 	s := engine.Service{ID: r.ID, ServiceID: monitor.CleanText(r.ServiceID), Name: monitor.CleanText(r.Name), Group: monitor.CleanText(r.Group),
 		Model: r.Model(), LastMessage: monitor.CleanText(r.LastMessage),
-		Reminder: time.Duration(r.ReminderMinutes) * time.Minute, State: monitor.Status(r.Status), Since: store.ParseDate(r.StatusChangedAt)}
+		Reminder: time.Duration(r.ReminderMinutes) * time.Minute, State: monitor.Status(r.Status), Since: store.ParseDate(r.StatusChangedAt),
+		Schedule: r.Schedule, Timezone: r.Timezone, Grace: store.Seconds(r.Grace, 0), MaxRuntime: store.Seconds(r.MaxRuntime, 0),
+		Runs: monitor.DecodeRuns(r.Runs)}
 	if err := store.JSONList(r.DependsOn, &s.Parents); err != nil {
 		s.Parents = nil // a malformed list depends on nothing rather than stopping every alert
 	}

@@ -70,7 +70,7 @@ func (s *server) applyChanges(last, v store.Version) error {
 			return err
 		}
 		for _, k := range keys {
-			s.reg.PutService(k.RecordID, k.ServiceID, k.Key)
+			s.reg.PutService(k.RecordID, k.ServiceID, k.Key, k.PingID)
 		}
 		if err := s.alerts.PutStoredSince(last.Services); err != nil {
 			return err
@@ -97,7 +97,7 @@ func (s *server) reloadKeys(app core.App) error {
 func bindRegistryHooks(app core.App, s *server) {
 	putService := func(e *core.RecordEvent) error {
 		s.regMu.Lock()
-		s.reg.PutService(e.Record.Id, e.Record.GetString("serviceId"), e.Record.GetString("apiKey"))
+		s.reg.PutService(e.Record.Id, e.Record.GetString("serviceId"), e.Record.GetString("apiKey"), e.Record.GetString("pingId"))
 		s.regMu.Unlock()
 		return e.Next()
 	}

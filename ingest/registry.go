@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"sync"
+	"unsafe"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
 	"github.com/heartbeat-monitor/heartbeat-monitor/slotindex"
@@ -27,6 +28,8 @@ type Service struct {
 	ServiceID string
 	keyDigest [sha256.Size]byte
 	hasKey    bool
+	hasPing   bool
+	ping      [16]byte // the pingId's UUID, as bytes
 }
 
 // APIKey is an api_keys record as the hot path needs it.
@@ -61,13 +64,51 @@ type serviceSet struct {
 	free     []int32         // slots of deleted services, reused first
 	bySID    slotindex.Index // serviceId -> slot
 	byRecord slotindex.Index // record id -> slot
+	byPing   slotindex.Index // pingId's 16 bytes -> slot, of the services that have one
 }
 
 func newServiceSet(sizeHint int) *serviceSet {
 	t := &serviceSet{svcs: make([]Service, 0, max(sizeHint, 0))}
 	t.bySID = slotindex.New(sizeHint, func(s int32) string { return t.svcs[s].ServiceID })
 	t.byRecord = slotindex.New(sizeHint, func(s int32) string { return t.svcs[s].RecordID })
+	// The key is read in place, for as long as the index compares it (no copy per probe).
+	t.byPing = slotindex.New(sizeHint, func(s int32) string { return unsafe.String(&t.svcs[s].ping[0], len(t.svcs[s].ping)) })
 	return t
+}
+
+// ParseUUID reads a UUID in its 36-character text form (any case) as its 16 bytes.
+func ParseUUID(s string) ([16]byte, bool) {
+	var u [16]byte
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+			continue
+		}
+		hi, ok1 := unhex(s[i])
+		lo, ok2 := unhex(s[i+1])
+		if !ok1 || !ok2 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		i, j = i+2, j+1
+	}
+	return u, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // NewRegistry returns an empty registry.
@@ -76,11 +117,13 @@ func NewRegistry() *Registry {
 }
 
 // newService keeps a service's key as its digest only; an empty key matches nothing.
-func newService(recordID, serviceID, key string) Service {
+// A pingId that is not a UUID (none is: the schema refuses it) matches nothing.
+func newService(recordID, serviceID, key, pingID string) Service {
 	s := Service{RecordID: recordID, ServiceID: serviceID, hasKey: key != ""}
 	if key != "" {
 		s.keyDigest = sha256.Sum256([]byte(key))
 	}
+	s.ping, s.hasPing = ParseUUID(pingID)
 	return s
 }
 
@@ -91,6 +134,9 @@ func (t *serviceSet) put(v Service) {
 	s, ok := t.byRecord.Get(v.RecordID)
 	if ok {
 		t.bySID.Delete(t.svcs[s].ServiceID)
+		if t.svcs[s].hasPing {
+			t.byPing.Remove(s)
+		}
 		// The record id is the same string (the index reads it), the rest is new.
 		t.svcs[s] = v
 	} else {
@@ -104,6 +150,9 @@ func (t *serviceSet) put(v Service) {
 		t.byRecord.Put(s)
 	}
 	t.bySID.Put(s)
+	if v.hasPing {
+		t.byPing.Put(s)
+	}
 }
 
 // del forgets the service of record id rec, and the serviceId it had whichever record
@@ -115,13 +164,17 @@ func (t *serviceSet) del(rec string) {
 	}
 	t.bySID.Delete(t.svcs[s].ServiceID)
 	t.byRecord.Remove(s)
+	if t.svcs[s].hasPing {
+		t.byPing.Remove(s)
+	}
 	t.svcs[s] = Service{} // drops the strings for the GC
 	t.free = append(t.free, s)
 }
 
-// PutService adds or replaces a service (a rename of its serviceId included).
-func (r *Registry) PutService(recordID, serviceID, key string) {
-	s := newService(recordID, serviceID, key)
+// PutService adds or replaces a service (a rename of its serviceId or a new pingId
+// included).
+func (r *Registry) PutService(recordID, serviceID, key, pingID string) {
+	s := newService(recordID, serviceID, key, pingID)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.set.put(s)
@@ -129,14 +182,14 @@ func (r *Registry) PutService(recordID, serviceID, key string) {
 
 // ServiceKey is a service as ReplaceServices takes it.
 type ServiceKey struct {
-	RecordID, ServiceID, Key string
+	RecordID, ServiceID, Key, PingID string
 }
 
 // ReplaceServices swaps in a whole new set of services at once.
 func (r *Registry) ReplaceServices(list []ServiceKey) {
 	t := newServiceSet(len(list))
 	for _, k := range list {
-		t.put(newService(k.RecordID, k.ServiceID, k.Key))
+		t.put(newService(k.RecordID, k.ServiceID, k.Key, k.PingID))
 	}
 	r.mu.Lock()
 	r.set = t
@@ -149,7 +202,7 @@ func (r *Registry) ReplaceServices(list []ServiceKey) {
 func (r *Registry) ReplaceServicesFrom(sizeHint int, each func(add func(ServiceKey)) error) error {
 	t := newServiceSet(sizeHint)
 	err := each(func(k ServiceKey) {
-		t.put(newService(k.RecordID, k.ServiceID, k.Key))
+		t.put(newService(k.RecordID, k.ServiceID, k.Key, k.PingID))
 	})
 	if err != nil {
 		return err
@@ -237,6 +290,34 @@ func (r *Registry) AuthorizeBeat(serviceID, key string) (Grant, string) {
 		}
 	}
 	return Grant{}, monitor.ErrInvalidKey
+}
+
+// ServiceByPing is the service whose pingId is the UUID u (its 16 bytes): a ping URL's
+// secret is its own authorisation.
+func (r *Registry) ServiceByPing(u [16]byte) (Service, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	slot, ok := r.set.byPing.Get(unsafe.String(&u[0], len(u)))
+	if !ok {
+		return Service{}, false
+	}
+	return r.set.svcs[slot], true
+}
+
+// CoversEvery reports whether key is an enabled api key with the heartbeat scope that
+// covers every service (its services list is empty): what a ping that creates a missing
+// service needs.
+func (r *Registry) CoversEvery(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	d := sha256.Sum256([]byte(key))
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if k := r.matchKey(d, ScopeHeartbeat); k != nil && k.services == nil {
+		return k.id, true
+	}
+	return "", false
 }
 
 // AuthorizeScope reports the id of the enabled api key equal to key with scope, if any.

@@ -13,11 +13,11 @@ import (
 // are untouched.
 func TestRegistryReusesADeletedServicesSlot(t *testing.T) {
 	r := NewRegistry()
-	r.PutService("ra", "a", "ka")
-	r.PutService("rb", "b", "kb")
-	r.PutService("rc", "c", "kc")
+	r.PutService("ra", "a", "ka", "")
+	r.PutService("rb", "b", "kb", "")
+	r.PutService("rc", "c", "kc", "")
 	r.DeleteService("rb")
-	r.PutService("rd", "d", "kd")
+	r.PutService("rd", "d", "kd", "")
 	if got := len(r.set.svcs); got != 3 {
 		t.Errorf("%d slots after a delete and an add, want 3 (the slot reused)", got)
 	}
@@ -41,9 +41,9 @@ func TestRegistryReusesADeletedServicesSlot(t *testing.T) {
 // old serviceId is unknown, the new one authorises with the new key, no slot is added.
 func TestRegistryRenameKeepsTheSlot(t *testing.T) {
 	r := NewRegistry()
-	r.PutService("ra", "a", "ka")
-	r.PutService("rb", "b", "kb")
-	r.PutService("ra", "a2", "ka2")
+	r.PutService("ra", "a", "ka", "")
+	r.PutService("rb", "b", "kb", "")
+	r.PutService("ra", "a2", "ka2", "")
 	if got := len(r.set.svcs); got != 2 {
 		t.Errorf("%d slots after a rename, want 2", got)
 	}
@@ -102,7 +102,7 @@ func TestRegistryAgreesWithMaps(t *testing.T) {
 			if rnd.IntN(10) == 0 {
 				k.Key = ""
 			}
-			r.PutService(k.RecordID, k.ServiceID, k.Key)
+			r.PutService(k.RecordID, k.ServiceID, k.Key, k.PingID)
 			m.put(k)
 		case n < 99:
 			r.DeleteService(rec)
@@ -165,7 +165,7 @@ func checkAgainstMaps(t *testing.T, r *Registry, m *mapRegistry, sids int) {
 // access, and a service never touched keeps authorising throughout.
 func TestRegistryReadsWhileWrites(t *testing.T) {
 	r := NewRegistry()
-	r.PutService("steady", "steady", "k")
+	r.PutService("steady", "steady", "k", "")
 	done := make(chan struct{})
 	errs := make(chan string, 4)
 	for range 4 {
@@ -190,7 +190,7 @@ func TestRegistryReadsWhileWrites(t *testing.T) {
 		rec := fmt.Sprintf("rec%d", i%40)
 		switch i % 4 {
 		case 0, 1:
-			r.PutService(rec, fmt.Sprintf("svc%d", i%50), "k")
+			r.PutService(rec, fmt.Sprintf("svc%d", i%50), "k", "")
 		case 2:
 			r.DeleteService(rec)
 		}

@@ -8,9 +8,9 @@ import (
 
 func TestRegistryAuthorizeBeat(t *testing.T) {
 	r := NewRegistry()
-	r.PutService("rec-web", "web-1", "k-web")
-	r.PutService("rec-db", "db-1", "k-db")
-	r.PutService("rec-nokey", "nokey", "")
+	r.PutService("rec-web", "web-1", "k-web", "")
+	r.PutService("rec-db", "db-1", "k-db", "")
+	r.PutService("rec-nokey", "nokey", "", "")
 	r.SetAPIKeys([]APIKey{
 		{ID: "all", Key: "k-all", Scopes: []Scope{ScopeHeartbeat}},
 		{ID: "group", Key: "k-group", Scopes: []Scope{ScopeHeartbeat, ScopeRead}, Services: []string{"rec-db"}},
@@ -61,8 +61,8 @@ func TestRegistryAuthorizeBeat(t *testing.T) {
 
 func TestRegistryRenameAndDelete(t *testing.T) {
 	r := NewRegistry()
-	r.PutService("rec", "old", "k")
-	r.PutService("rec", "new", "k2")
+	r.PutService("rec", "old", "k", "")
+	r.PutService("rec", "new", "k2", "")
 	if _, err := r.AuthorizeBeat("old", "k"); err != monitor.ErrUnknownService {
 		t.Errorf("old serviceId after rename: %q", err)
 	}

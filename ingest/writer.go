@@ -56,7 +56,28 @@ type Beat struct {
 	SourceIP        string
 	UserAgent       string
 	At              time.Time
+
+	// A ping in Healthchecks' dialect: its kind ("" for a beat or a success; a "start"
+	// or a "log" is stored but is no beat: it moves no lastSeen), the exit status of a
+	// kind "exit", its run id and body, and, when it ended a run whose start was known,
+	// when that run started.
+	Kind       string
+	ExitStatus int
+	RID        string
+	Body       string
+	Started    time.Time
+	// Runs, when set, is the service's service_states.runs after this ping (JSON; ""
+	// for nothing known), written in the same transaction.
+	Runs *string
 }
+
+// plain reports whether b is stored in heartbeats' original columns alone.
+func (b *Beat) plain() bool {
+	return b.Kind == "" && b.RID == "" && b.Body == "" && b.Started.IsZero()
+}
+
+// isBeat reports whether b moves the service's lastSeen: a start or a log does not.
+func (b *Beat) isBeat() bool { return b.Kind != "start" && b.Kind != "log" }
 
 type job struct {
 	beats []Beat
@@ -116,6 +137,8 @@ type Writer struct {
 	services map[string]*serviceState
 	held     atomic.Int64 // len(services) after the last flush, for tests
 	inserts  map[int]*sql.Stmt
+	ping     *sql.Stmt // one heartbeats row with the ping columns
+	runs     *sql.Stmt // a service's runs
 	update   *sql.Stmt
 	pragmas  *sql.Stmt
 	// commits when the ticker last looked: unchanged a tick later means idle.
@@ -426,6 +449,11 @@ func (w *Writer) closeStmts() {
 	for _, st := range w.inserts {
 		st.Close()
 	}
+	for _, st := range []*sql.Stmt{w.ping, w.runs} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	if w.update != nil {
 		w.update.Close()
 	}
@@ -484,10 +512,21 @@ func (w *Writer) prepare() error {
 		}
 		w.inserts[rows] = st
 	}
+	st, err := w.db.Prepare(`INSERT OR FAIL INTO heartbeats (id, service, status, message, metadata, sourceIp, userAgent, created,
+		kind, exitStatus, rid, body, started) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("ingest: prepare ping insert: %w", err)
+	}
+	w.ping = st
+	if w.runs, err = w.db.Prepare(`INSERT INTO service_states (id, service, runs)
+		SELECT ?1, ?1, ?2 WHERE EXISTS (SELECT 1 FROM services WHERE id = ?1)
+		ON CONFLICT(id) DO UPDATE SET runs = excluded.runs`); err != nil {
+		return fmt.Errorf("ingest: prepare runs update: %w", err)
+	}
 	// The service's state row is keyed by its record id and made by its first beat;
 	// firstSeen is written once, and an older beat never overwrites a newer lastSeen.
 	// A service deleted meanwhile gets no row.
-	st, err := w.db.Prepare(`INSERT INTO service_states (id, service, lastSeen, lastStatus, lastMessage, firstSeen)
+	st, err = w.db.Prepare(`INSERT INTO service_states (id, service, lastSeen, lastStatus, lastMessage, firstSeen)
 		SELECT ?4, ?4, ?1, ?2, ?3, ?1 WHERE EXISTS (SELECT 1 FROM services WHERE id = ?4)
 		ON CONFLICT(id) DO UPDATE SET lastSeen = excluded.lastSeen, lastStatus = excluded.lastStatus, lastMessage = excluded.lastMessage,
 			firstSeen = iif(service_states.firstSeen = '', excluded.lastSeen, service_states.firstSeen)
@@ -510,6 +549,9 @@ func (w *Writer) commit(batch []*job) error {
 	newest := map[string]lastBeat{}
 	for _, j := range batch {
 		for _, b := range j.beats {
+			if !b.isBeat() {
+				continue
+			}
 			if l, ok := newest[b.ServiceRecordID]; !ok || !b.At.Before(l.at) {
 				newest[b.ServiceRecordID] = lastBeat{b.At, b.Status, b.Message}
 			}
@@ -588,15 +630,22 @@ func (w *Writer) commitTx(batch []*job, due map[string]lastBeat, now time.Time) 
 	keysUsed := map[string]time.Time{}
 	var rows []any
 	for _, j := range batch {
-		for _, b := range j.beats {
+		for i := range j.beats {
+			b := &j.beats[i]
 			var meta any
 			if b.Metadata != nil {
 				meta = string(b.Metadata)
 			}
-			rows = append(rows, NewID(b.At), b.ServiceRecordID, b.Status, b.Message, meta, b.SourceIP, b.UserAgent, b.At.UTC().Format(DateLayout))
 			if b.APIKeyID != "" && b.At.Sub(w.keyUse[b.APIKeyID]) >= time.Minute {
 				keysUsed[b.APIKeyID] = b.At
 			}
+			if !b.plain() {
+				if err := w.insertPing(tx, b, meta); err != nil {
+					return err
+				}
+				continue
+			}
+			rows = append(rows, NewID(b.At), b.ServiceRecordID, b.Status, b.Message, meta, b.SourceIP, b.UserAgent, b.At.UTC().Format(DateLayout))
 		}
 	}
 	for len(rows) > 0 {
@@ -649,6 +698,30 @@ func (w *Writer) commitTx(batch []*job, due map[string]lastBeat, now time.Time) 
 		st.writtenAt, st.status = now, l.status
 		if st.pending != nil && !st.pending.at.After(l.at) {
 			st.pending = nil
+		}
+	}
+	return nil
+}
+
+// insertPing stores a ping with the columns a beat leaves empty, and the service's runs
+// it changed.
+func (w *Writer) insertPing(tx *sql.Tx, b *Beat, meta any) error {
+	started := ""
+	if !b.Started.IsZero() {
+		started = b.Started.UTC().Format(DateLayout)
+	}
+	_, err := tx.Stmt(w.ping).Exec(NewID(b.At), b.ServiceRecordID, b.Status, b.Message, meta, b.SourceIP, b.UserAgent,
+		b.At.UTC().Format(DateLayout), b.Kind, b.ExitStatus, b.RID, b.Body, started)
+	if err != nil {
+		return fmt.Errorf("ingest: insert ping: %w", err)
+	}
+	if b.Runs != nil {
+		var runs any
+		if *b.Runs != "" {
+			runs = *b.Runs
+		}
+		if _, err := tx.Stmt(w.runs).Exec(b.ServiceRecordID, runs); err != nil {
+			return fmt.Errorf("ingest: update runs: %w", err)
 		}
 	}
 	return nil
@@ -730,7 +803,7 @@ func Reconcile(db *sql.DB) error {
 	// SQLite's bare-column rule: status and message come from the row holding MAX(created).
 	_, err := db.Exec(`INSERT INTO service_states (id, service, lastSeen, lastStatus, lastMessage)
 		SELECT hb.service, hb.service, hb.created, hb.status, hb.message
-		FROM (SELECT service, status, message, MAX(created) AS created FROM heartbeats GROUP BY service) AS hb
+		FROM (SELECT service, status, message, MAX(created) AS created FROM heartbeats WHERE kind NOT IN ('start', 'log') GROUP BY service) AS hb
 		WHERE EXISTS (SELECT 1 FROM services WHERE id = hb.service)
 		ON CONFLICT(id) DO UPDATE SET lastSeen = excluded.lastSeen, lastStatus = excluded.lastStatus, lastMessage = excluded.lastMessage
 		WHERE excluded.lastSeen > service_states.lastSeen`)

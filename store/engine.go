@@ -12,7 +12,7 @@ import (
 
 // Queries that load the engine's state at start-up: a handful of scans, once.
 const (
-	SQLEngineServices = "SELECT " + serviceColumns + ", s.dependsOn, s.reminderMinutes" + servicesFrom
+	SQLEngineServices = "SELECT " + serviceColumns + ", s.dependsOn, s.reminderMinutes, " + cronColumns + ", IFNULL(st.runs, '') AS runs" + servicesFrom
 	SQLEngineService  = SQLEngineServices + " WHERE s.id = {:id}"
 	// SQLEngineServicesSince reads the services saved after a time (indexed).
 	SQLEngineServicesSince = SQLEngineServices + " WHERE s.updated > {:since}"
@@ -32,6 +32,19 @@ type EngineServiceRow struct {
 	ServiceRow
 	DependsOn       string  `db:"dependsOn"`
 	ReminderMinutes float64 `db:"reminderMinutes"`
+	CronRow
+	Runs string `db:"runs"` // service_states.runs
+}
+
+// cronColumns are the cron-job settings of a service (CronRow).
+const cronColumns = "s.schedule, s.timezone, s.grace, s.maxRuntime"
+
+// CronRow is a service's cron-job settings.
+type CronRow struct {
+	Schedule   string  `db:"schedule"`
+	Timezone   string  `db:"timezone"`
+	Grace      float64 `db:"grace"`
+	MaxRuntime float64 `db:"maxRuntime"`
 }
 
 // IncidentRow is an incident as the engine loads it.

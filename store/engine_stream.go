@@ -17,9 +17,9 @@ const (
 	// look up each service's state by id, a random page of service_states per service:
 	// 5 of the 15 s a start-up of 1,000,000 took.
 	SQLStartupServices = "SELECT s.id, s.serviceId, s.name, s.description, s.[[group]], s.interval, s.stalenessThreshold, s.paused, " +
-		"'', '', '', '', '', s.pausedUntil, s.dependsOn, s.reminderMinutes, s.apiKey FROM services s"
+		"'', '', '', '', '', s.pausedUntil, s.dependsOn, s.reminderMinutes, " + cronColumns + ", '', s.apiKey, s.pingId FROM services s"
 	// SQLStartupStates reads every service's stored state, in storage order.
-	SQLStartupStates = "SELECT id, lastSeen, lastStatus, lastMessage, status, statusChangedAt FROM service_states"
+	SQLStartupStates = "SELECT id, lastSeen, lastStatus, lastMessage, status, statusChangedAt, IFNULL(runs, '') FROM service_states"
 )
 
 // StateRow is a service_states record: what the server computed for a service.
@@ -30,13 +30,14 @@ type StateRow struct {
 	LastMessage     string
 	Status          string
 	StatusChangedAt string
+	Runs            string // JSON; "" when nothing is known
 }
 
 // EachServiceState streams every stored service state to fn (SQLStartupStates).
 func EachServiceState(db dbx.Builder, fn func(StateRow)) error {
 	return eachRow(db.NewQuery(SQLStartupStates), "load states", func(rows *dbx.Rows) error {
 		var r StateRow
-		if err := rows.Scan(&r.ID, &r.LastSeen, &r.LastStatus, &r.LastMessage, &r.Status, &r.StatusChangedAt); err != nil {
+		if err := rows.Scan(&r.ID, &r.LastSeen, &r.LastStatus, &r.LastMessage, &r.Status, &r.StatusChangedAt, &r.Runs); err != nil {
 			return fmt.Errorf("store: load states: scan: %w", err)
 		}
 		fn(r)
@@ -48,27 +49,27 @@ func EachServiceState(db dbx.Builder, fn func(StateRow)) error {
 // a time, so a start-up load of a large fleet never holds every row at once. An error
 // from fn stops the read and is returned as it is.
 func EachEngineService(db dbx.Builder, fn func(EngineServiceRow) error) error {
-	return eachService(db.NewQuery(SQLEngineServicesEach), false, func(r EngineServiceRow, _ string) error { return fn(r) })
+	return eachService(db.NewQuery(SQLEngineServicesEach), false, func(r EngineServiceRow, _, _ string) error { return fn(r) })
 }
 
 // EachStartupService streams every service's settings with its key (SQLStartupServices),
 // its state left empty: see EachServiceState for that.
-func EachStartupService(db dbx.Builder, fn func(r EngineServiceRow, apiKey string) error) error {
+func EachStartupService(db dbx.Builder, fn func(r EngineServiceRow, apiKey, pingID string) error) error {
 	return eachService(db.NewQuery(SQLStartupServices), true, fn)
 }
 
-func eachService(q *dbx.Query, withKey bool, fn func(EngineServiceRow, string) error) error {
+func eachService(q *dbx.Query, withKeys bool, fn func(r EngineServiceRow, apiKey, pingID string) error) error {
 	return eachRow(q, "load services", func(rows *dbx.Rows) error {
 		var r EngineServiceRow
-		var key string
+		var key, ping string
 		dest := r.scanDest()
-		if withKey {
-			dest = append(dest, &key)
+		if withKeys {
+			dest = append(dest, &key, &ping)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("store: load services: scan: %w", err)
 		}
-		return fn(r, key)
+		return fn(r, key, ping)
 	})
 }
 
@@ -78,5 +79,5 @@ func eachService(q *dbx.Query, withKey bool, fn func(EngineServiceRow, string) e
 func (r *EngineServiceRow) scanDest() []any {
 	return []any{&r.ID, &r.ServiceID, &r.Name, &r.Description, &r.Group, &r.Interval, &r.Threshold, &r.Paused,
 		&r.LastSeen, &r.LastStatus, &r.LastMessage, &r.Status, &r.StatusChangedAt, &r.PausedUntil,
-		&r.DependsOn, &r.ReminderMinutes}
+		&r.DependsOn, &r.ReminderMinutes, &r.Schedule, &r.Timezone, &r.Grace, &r.MaxRuntime, &r.Runs}
 }

@@ -9,7 +9,7 @@ import (
 
 // Queries of the hot-path registry: the keys of every service and api key.
 const (
-	SQLServiceKeys = "SELECT id, serviceId, apiKey FROM services"
+	SQLServiceKeys = "SELECT id, serviceId, apiKey, pingId FROM services"
 	// SQLServiceKeysSince reads the keys of the services saved after a time (indexed):
 	// what another process wrote since the last poll. After, not at: an import stamps
 	// every row it writes with one time, which a poll must not read again and again.
@@ -55,7 +55,7 @@ func LoadServiceKeysSince(db dbx.Builder, since string) ([]ingest.ServiceKey, er
 func eachServiceKey(q *dbx.Query, fn func(ingest.ServiceKey)) error {
 	return eachRow(q, "load service keys", func(rows *dbx.Rows) error {
 		var k ingest.ServiceKey
-		if err := rows.Scan(&k.RecordID, &k.ServiceID, &k.Key); err != nil {
+		if err := rows.Scan(&k.RecordID, &k.ServiceID, &k.Key, &k.PingID); err != nil {
 			return fmt.Errorf("store: load service keys: %w", err)
 		}
 		fn(k)
