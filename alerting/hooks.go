@@ -59,6 +59,9 @@ func bindAlertHooks(app core.App) {
 		if err := validateDependencies(e.App, e.Record); err != nil {
 			return validation.Errors{"dependsOn": validation.NewError("validation_dependency_cycle", err.Error())}
 		}
+		if err := validateSchedule(e.Record, time.Now()); err != nil {
+			return err
+		}
 		return e.Next()
 	})
 }

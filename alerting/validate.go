@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/schedule"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
@@ -37,6 +40,29 @@ func validateWindow(r *core.Record) error {
 		return fail("timezone", "Unknown time zone; use an IANA name such as Europe/Berlin.")
 	case err != nil:
 		return fail("startTime", "A weekly window needs a start time as HH:MM.")
+	}
+	return nil
+}
+
+// validateSchedule refuses a schedule that does not parse or never fires, and a time
+// zone that is not an IANA name, each under its own field.
+func validateSchedule(r *core.Record, now time.Time) error {
+	tz := r.GetString("timezone")
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "Local" {
+		return validation.Errors{"timezone": validation.NewError("validation_timezone",
+			"Unknown time zone "+strconv.Quote(tz)+"; use an IANA name such as Europe/Riga, or leave it empty for UTC.")}
+	}
+	expr := strings.TrimSpace(r.GetString("schedule"))
+	if expr == "" {
+		return nil
+	}
+	s, err := schedule.Parse(expr)
+	if err != nil {
+		return validation.Errors{"schedule": validation.NewError("validation_schedule", "Not a cron expression: "+err.Error()+".")}
+	}
+	if s.Next(now, loc).IsZero() {
+		return validation.Errors{"schedule": validation.NewError("validation_schedule", "This schedule never fires.")}
 	}
 	return nil
 }

@@ -27,6 +27,16 @@ type StatusResult struct {
 	TimeSinceLastHeartbeat *int64  `json:"timeSinceLastHeartbeat"`
 	StalenessThreshold     int64   `json:"stalenessThreshold"`
 	Timestamp              string  `json:"timestamp"`
+	// Cron jobs: a run is open; the last measured run's milliseconds and the last exit
+	// status (absent when unknown); the schedule and its zone (absent without one), the
+	// run it expects next; when the status changes next by itself (absent when never).
+	Running        bool    `json:"running"`
+	LastDuration   *int64  `json:"lastDuration,omitempty"`
+	LastExitStatus *int    `json:"lastExitStatus,omitempty"`
+	Schedule       string  `json:"schedule,omitempty"`
+	Timezone       string  `json:"timezone,omitempty"`
+	NextExpected   *string `json:"nextExpected,omitempty"`
+	NextDeadline   *string `json:"nextDeadline,omitempty"`
 }
 
 // StatusSummary is the counts of GET /api/status (and its page, when paged).
@@ -207,5 +217,32 @@ func statusEntry(v *engine.View, now time.Time) StatusResult {
 		at, since, last := iso(seen), now.Sub(seen).Milliseconds(), v.Model.LastStatus
 		res.LastSeen, res.TimeSinceLastHeartbeat, res.LastStatus = &at, &since, &last
 	}
+	res.Running = v.Runs.Running()
+	if v.Runs.HasDuration {
+		ms := v.Runs.LastDuration.Milliseconds()
+		res.LastDuration = &ms
+	}
+	if v.Runs.HasExit {
+		code := v.Runs.LastExit
+		res.LastExitStatus = &code
+	}
+	if v.Schedule != "" {
+		res.Schedule, res.Timezone = v.Schedule, cmpOr(v.Timezone, "UTC")
+	}
+	if x := v.Model.Expected; !x.IsZero() {
+		at := iso(x)
+		res.NextExpected = &at
+	}
+	if d := v.NextDeadline(); !d.IsZero() {
+		at := iso(d)
+		res.NextDeadline = &at
+	}
 	return res
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

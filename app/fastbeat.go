@@ -18,7 +18,8 @@ import (
 	"github.com/pocketbase/pocketbase/tools/router"
 )
 
-// heartbeatPath is the one path the fast path serves.
+// heartbeatPath is the path of POST /api/heartbeat; the fast path also serves the ping
+// URLs (api.PingPathPrefix).
 const heartbeatPath = "/api/heartbeat"
 
 // logsMiddlewareID names the route table's /api/logs middleware, so the fast path can tell
@@ -54,25 +55,40 @@ var knownRouterMiddlewares = map[string]bool{
 // Origin, a www host, a body over PocketBase's limit, PocketBase's rate limits on) goes
 // to the router unchanged.
 type fastBeat struct {
-	app    core.App
-	chain  *hook.Hook[*core.RequestEvent] // the route's middlewares
-	action func(*core.RequestEvent) error
-	taken  atomic.Int64 // requests the fast path served (the tests read it)
+	app   core.App
+	beat  fastRoute // POST /api/heartbeat
+	ping  fastRoute // GET, HEAD and POST /ping/...
+	taken atomic.Int64 // requests the fast path served (the tests read it)
 }
 
-// bind sets what the fast path runs: middlewares in order, then action.
-func (f *fastBeat) bind(action func(*core.RequestEvent) error, middlewares ...func(*core.RequestEvent) error) {
-	f.chain = &hook.Hook[*core.RequestEvent]{}
+// fastRoute is one route the fast path runs: its middlewares, then its action.
+type fastRoute struct {
+	chain  *hook.Hook[*core.RequestEvent]
+	action func(*core.RequestEvent) error
+}
+
+func newFastRoute(action func(*core.RequestEvent) error, middlewares ...func(*core.RequestEvent) error) fastRoute {
+	r := fastRoute{chain: &hook.Hook[*core.RequestEvent]{}, action: action}
 	for _, m := range middlewares {
-		f.chain.BindFunc(m)
+		r.chain.BindFunc(m)
 	}
-	f.action = action
+	return r
+}
+
+// bind sets what the fast path runs for a beat: middlewares in order, then action.
+func (f *fastBeat) bind(action func(*core.RequestEvent) error, middlewares ...func(*core.RequestEvent) error) {
+	f.beat = newFastRoute(action, middlewares...)
+}
+
+// bindPing sets what the fast path runs for a ping.
+func (f *fastBeat) bindPing(action func(*core.RequestEvent) error, middlewares ...func(*core.RequestEvent) error) {
+	f.ping = newFastRoute(action, middlewares...)
 }
 
 // wrap returns next with the fast path in front of it, or next alone when the router has
 // a router-level middleware the fast path does not know.
 func (f *fastBeat) wrap(next http.Handler, r *router.Router[*core.RequestEvent]) http.Handler {
-	if f.action == nil {
+	if f.beat.action == nil {
 		return next
 	}
 	for _, m := range r.Middlewares {
@@ -90,12 +106,24 @@ func (f *fastBeat) wrap(next http.Handler, r *router.Router[*core.RequestEvent])
 	})
 }
 
-// takes reports whether r is a beat PocketBase's router-level middlewares would pass
-// straight to the route.
+// takes reports whether r is a beat or a ping PocketBase's router-level middlewares
+// would pass straight to the route.
 func (f *fastBeat) takes(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Path == heartbeatPath &&
+	return f.route(r) != nil &&
 		r.Header.Get("Origin") == "" && !strings.HasPrefix(r.Host, "www.") &&
 		r.ContentLength <= apis.DefaultMaxBodySize && !f.app.Settings().RateLimits.Enabled
+}
+
+// route is the route r is for, or nil when it is for none the fast path runs.
+func (f *fastBeat) route(r *http.Request) *fastRoute {
+	switch {
+	case r.URL.Path == heartbeatPath && r.Method == http.MethodPost:
+		return &f.beat
+	case f.ping.action != nil && strings.HasPrefix(r.URL.Path, api.PingPathPrefix) && len(r.URL.Path) > len(api.PingPathPrefix) &&
+		(r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodPost):
+		return &f.ping
+	}
+	return nil
 }
 
 // serve answers a beat as the route would: the headers of PocketBase's CORS (for a
@@ -113,7 +141,7 @@ func (f *fastBeat) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	if err := f.run(e); err != nil {
+	if err := f.run(e, f.route(r)); err != nil {
 		f.logError(e, rw, started, err)
 		router.ErrorHandler(rw, r, err)
 	}
@@ -121,7 +149,7 @@ func (f *fastBeat) serve(w http.ResponseWriter, r *http.Request) {
 
 // run runs the chain, turning a panic into a 500 as PocketBase's panicRecover does (an
 // http.ErrAbortHandler panic still aborts the reply).
-func (f *fastBeat) run(e *core.RequestEvent) (err error) {
+func (f *fastBeat) run(e *core.RequestEvent, route *fastRoute) (err error) {
 	defer func() {
 		rec := recover()
 		if rec == nil {
@@ -137,7 +165,7 @@ func (f *fastBeat) run(e *core.RequestEvent) (err error) {
 		n := runtime.Stack(stack, false)
 		err = e.InternalServerError("", fmt.Errorf("app: heartbeat: [PANIC RECOVER] %w %s", recErr, stack[:n]))
 	}()
-	return f.chain.Trigger(e, f.action)
+	return route.chain.Trigger(e, route.action)
 }
 
 // logError writes the request log row PocketBase's activity logger writes for a failed
@@ -166,9 +194,12 @@ func (f *fastBeat) logError(e *core.RequestEvent, rw *router.ResponseWriter, sta
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	uri := cut(e.Request.URL.RequestURI(), 3000)
+	if strings.HasPrefix(e.Request.URL.Path, api.PingPathPrefix) {
+		uri = api.PingPathPrefix + "(secret)" // a ping URL is its own key
+	}
 	attrs = append(attrs,
 		slog.String("url", uri),
-		slog.String("method", http.MethodPost),
+		slog.String("method", e.Request.Method),
 		slog.Int("status", status),
 		slog.String("referer", cut(e.Request.Referer(), 2000)),
 		slog.String("userAgent", cut(e.Request.UserAgent(), 2000)),
@@ -179,7 +210,7 @@ func (f *fastBeat) logError(e *core.RequestEvent, rw *router.ResponseWriter, sta
 	if unescaped, uerr := url.PathUnescape(uri); uerr == nil {
 		uri = unescaped
 	}
-	f.app.Logger().Error(http.MethodPost+" "+uri, attrs...)
+	f.app.Logger().Error(e.Request.Method+" "+uri, attrs...)
 }
 
 // cut shortens s to n bytes, as PocketBase's request log does.

@@ -36,6 +36,15 @@ func bindRoutes(se *core.ServeEvent, a *api.API, d *dashboard.Dashboard, fast *f
 			BindFunc(a.CountRefusals).
 			Unbind(apis.DefaultLoadAuthTokenMiddlewareId)
 	}
+	// The ping URLs of Healthchecks' dialect (GET covers HEAD); the fast path serves them
+	// too, as it does beats.
+	fast.bindPing(a.Ping, a.CountRefusals)
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		se.Router.Route(method, api.PingPathPrefix+"{path...}", a.Ping).
+			Bind(apis.SkipSuccessActivityLog()).
+			BindFunc(a.CountRefusals).
+			Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // a ping URL is its own key
+	}
 	se.Router.GET("/api/status", a.StatusGet).BindFunc(a.RequireReader)
 	se.Router.GET("/api/services", a.ServicesList).BindFunc(a.RequireReader)
 	se.Router.GET("/api/uptime", a.UptimeGet).BindFunc(a.RequireReader)
