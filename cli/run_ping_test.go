@@ -17,12 +17,11 @@ import (
 // pingRequest is one request the ping server received.
 type pingRequest struct {
 	method, path, rid, timeout, contentType, auth string
-	hasRid                                        bool
 	body                                          string
 }
 
-// pingServer records ping requests and answers them as the server's ping routes do;
-// a path starting with one of fail answers 503 (and is not retried past the retries).
+// pingServer records ping requests and answers "OK" as the server's ping routes do, or
+// 503 to a path that starts with fail.
 type pingServer struct {
 	mu   sync.Mutex
 	reqs []pingRequest
@@ -39,9 +38,8 @@ func (s *pingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	_, hasRid := q["rid"]
 	s.mu.Lock()
-	s.reqs = append(s.reqs, pingRequest{method: r.Method, path: r.URL.EscapedPath(), rid: q.Get("rid"), hasRid: hasRid,
+	s.reqs = append(s.reqs, pingRequest{method: r.Method, path: r.URL.EscapedPath(), rid: q.Get("rid"),
 		timeout: q.Get("timeout"), contentType: r.Header.Get("Content-Type"), auth: r.Header.Get("Authorization"), body: string(raw)})
 	onStart := s.onStart
 	s.mu.Unlock()
