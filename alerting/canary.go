@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/notify"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // DefaultCanaryAfter is how long notifications may fail on every channel before the
@@ -218,13 +220,23 @@ func (a *Alerting) startCanary(ctx context.Context, after time.Duration, now fun
 	if after <= 0 {
 		return
 	}
-	a.canary = &Canary{After: after, Now: now, Logger: a.App.Logger(), Channels: a.sendableChannels, Sender: a.Sender()}
+	a.canary = &Canary{After: after, Now: now, Logger: LoudLogger(a.App), Channels: a.sendableChannels, Sender: a.Sender()}
 	a.worker.Observe = a.canary.Observe
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		a.canary.Run(ctx)
 	}()
+}
+
+// LoudLogger is app's logger and, outside dev mode (where that logger writes to the
+// logs table alone), standard error too: for what an operator must see in the service's
+// own log (journald, docker logs) without opening the admin UI.
+func LoudLogger(app core.App) *slog.Logger {
+	if app.IsDev() {
+		return app.Logger()
+	}
+	return slog.New(slog.NewMultiHandler(app.Logger().Handler(), slog.NewTextHandler(os.Stderr, nil)))
 }
 
 // Canary is the canary's state; the zero status (not raised) when it is off.

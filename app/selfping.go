@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -126,7 +127,8 @@ func bindSelfPing(app core.App, s *server) {
 		if every <= 0 {
 			every = DefaultSelfPingEvery
 		}
-		p, err := newSelfPinger(s.cfg.SelfPing, every, app.Logger())
+		log := alerting.LoudLogger(app) // a watcher that cannot be watched is worth a line in the service's log
+		p, err := newSelfPinger(s.cfg.SelfPing, every, log)
 		if err != nil {
 			return err
 		}
@@ -139,7 +141,7 @@ func bindSelfPing(app core.App, s *server) {
 			defer t.Stop()
 			p.run(ctx, t.C)
 		}()
-		app.Logger().Info("self-ping on", "url", redactedURL(s.cfg.SelfPing), "every", every.String())
+		log.Info("self-ping on", "url", redactedURL(s.cfg.SelfPing), "every", every.String())
 		return se.Next()
 	})
 	app.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {
