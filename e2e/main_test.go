@@ -94,16 +94,28 @@ type server struct {
 // startServer creates the superuser in dir, serves it, and logs in; extra are more
 // flags of serve.
 func startServer(dir string, extra ...string) (*server, error) {
-	if out, err := hm(nil, "superuser", "upsert", adminEmail, adminPassword, "--dir", dir, "--dev=false"); err != nil {
-		return nil, fmt.Errorf("superuser upsert: %v\n%s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
+	return startServerAt(dir, addr, extra...)
+}
+
+// freeAddr is a loopback address no one listens on now.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
 	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		return nil, err
+	return addr, l.Close()
+}
+
+// startServerAt is startServer on addr (servers that must know each other's address
+// before they start).
+func startServerAt(dir, addr string, extra ...string) (*server, error) {
+	if out, err := hm(nil, "superuser", "upsert", adminEmail, adminPassword, "--dir", dir, "--dev=false"); err != nil {
+		return nil, fmt.Errorf("superuser upsert: %v\n%s", err, out)
 	}
 	s := &server{URL: "http://" + addr, dir: dir, logPath: dir + ".log", exited: make(chan error, 1)}
 	logFile, err := os.Create(s.logPath)
