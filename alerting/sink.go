@@ -198,6 +198,9 @@ func engineMessage(t engine.Transition, n monitor.Notice, now time.Time, appURL 
 	if d.Status.IsIncident() {
 		m.Cause = string(d.Cause)
 	}
+	if d.Cause == monitor.CauseOverrun {
+		m.RunStarted = d.Model.RunStarted
+	}
 	switch {
 	case n.Event == monitor.EventUp && d.Close != nil:
 		m.IncidentID, m.Was, m.Since = d.Close.ID, string(d.Close.Status), d.Close.StartedAt

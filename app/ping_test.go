@@ -148,6 +148,7 @@ func TestPingRunsEndToEnd(t *testing.T) {
 func TestPingMaxRuntime(t *testing.T) {
 	h := newHarness(t)
 	h.apiKey("read-key-long-enough", []string{"read"}, nil, false)
+	h.webhook("ops", "http://127.0.0.1:9/hook", "down", "up")
 	h.service("nightly", "k-nightly-key-long", map[string]any{"pingId": pingUUID, "maxRuntime": 600})
 	clock := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
 	h.setClock(clock)
@@ -165,6 +166,13 @@ func TestPingMaxRuntime(t *testing.T) {
 	inc := h.incident(h.recordID("nightly"))
 	if inc.Status != "down" || !strings.HasPrefix(inc.StartedAt, "2026-11-30 03:10:00") {
 		t.Errorf("incident %+v; want down from the bound", inc)
+	}
+	var msg string
+	if err := h.app.DB().NewQuery("SELECT message FROM notifications WHERE event = 'down'").Row(&msg); err != nil {
+		t.Fatalf("no down notification: %v", err)
+	}
+	if !strings.Contains(msg, `"cause":"overrun"`) || !strings.Contains(msg, `"runStartedAt":"2026-11-30T03:00:00Z"`) {
+		t.Errorf("down notification %s; want the overrun cause and when the run started", msg)
 	}
 	h.setClock(clock.Add(12 * time.Minute))
 	h.do("GET", "/ping/"+pingUUID, "")

@@ -22,7 +22,9 @@ type Message struct {
 	ServiceID   string `json:"serviceId,omitempty"`
 	ServiceName string `json:"serviceName,omitempty"`
 	Status      string `json:"status,omitempty"` // the service's state when the message was made
-	Cause       string `json:"cause,omitempty"`  // stale or reported, for down and degraded
+	Cause       string `json:"cause,omitempty"`  // stale, reported or overrun, for down and degraded
+	// RunStarted is when the run that overran its bound started (cause overrun).
+	RunStarted time.Time `json:"runStartedAt,omitzero"`
 	// IncidentID identifies the incident the message is about; it is the dedup key of
 	// PagerDuty events, so a recovery resolves what the alert triggered.
 	IncidentID string `json:"incidentId,omitempty"`
@@ -154,6 +156,10 @@ func (m Message) Summary() string {
 		if m.Cause == "reported" {
 			return fmt.Sprintf("%s reported itself %s %s.", name, firstNonEmpty(m.Status, "down"), m.since())
 		}
+		if m.Cause == "overrun" && !m.RunStarted.IsZero() {
+			return fmt.Sprintf("%s is still running after %s: its run started %s and has not finished.", name,
+				Duration(m.At.Sub(m.RunStarted)), stamp(m.RunStarted))
+		}
 		if m.LastSeen.IsZero() {
 			return fmt.Sprintf("%s has been %s %s.", name, firstNonEmpty(m.Status, "down"), m.since())
 		}
@@ -208,6 +214,9 @@ func (m Message) Facts() []Fact {
 	}
 	if m.Event == "up" && m.DurationSeconds > 0 {
 		add("Down for", Duration(time.Duration(m.DurationSeconds)*time.Second))
+	}
+	if !m.RunStarted.IsZero() {
+		add("Run started", stamp(m.RunStarted))
 	}
 	if !m.LastSeen.IsZero() {
 		add("Last beat", stamp(m.LastSeen))

@@ -30,6 +30,14 @@ func TestMessageWording(t *testing.T) {
 			facts: []string{"Last message: exit 3"},
 		},
 		{
+			name: "a run past its bound says how long it has run",
+			m: Message{Event: "down", ServiceID: "backup", Status: "down", Cause: "overrun", Since: at, At: at,
+				RunStarted: at.Add(-2*time.Hour - 30*time.Minute)},
+			title:   "🔴 backup is down",
+			summary: "backup is still running after 2h 30m: its run started 2025-11-26 09:30:00 UTC and has not finished.",
+			facts:   []string{"Run started: 2025-11-26 09:30:00 UTC"},
+		},
+		{
 			name: "recovery says how long it was down", m: recovery,
 			title: "✅ Primary DB recovered", summary: "Primary DB was down for 1m 1s.",
 			facts: []string{"Down for: 1m 1s"},
