@@ -257,3 +257,27 @@ func TestScheduleRefusedOnSave(t *testing.T) {
 		t.Errorf("a good schedule: %d %s", res.Code, body(res))
 	}
 }
+
+// TestPingIDRotation: clearing a service's pingId (as in the admin UI) gives it a new
+// one at once: the old ping URL is "not found", the new one works.
+func TestPingIDRotation(t *testing.T) {
+	h := newHarness(t)
+	svc := h.service("job", "k-job-key-long-enough", map[string]any{"pingId": pingUUID})
+	if res := h.do("GET", "/ping/"+pingUUID, ""); res.Code != 200 {
+		t.Fatalf("before: %d", res.Code)
+	}
+	svc.Set("pingId", "")
+	if err := h.app.Save(svc); err != nil {
+		t.Fatal(err)
+	}
+	fresh := svc.GetString("pingId")
+	if fresh == "" || fresh == pingUUID {
+		t.Fatalf("pingId after clearing it: %q", fresh)
+	}
+	if res := h.do("GET", "/ping/"+pingUUID, ""); res.Code != 404 || body(res) != "not found" {
+		t.Errorf("the old URL: %d %q, want 404 not found", res.Code, body(res))
+	}
+	if res := h.do("GET", "/ping/"+fresh, ""); res.Code != 200 || body(res) != "OK" {
+		t.Errorf("the new URL: %d %q", res.Code, body(res))
+	}
+}

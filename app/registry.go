@@ -124,8 +124,8 @@ func bindRegistryHooks(app core.App, s *server) {
 
 // bindServiceDefaults stores a service's effective interval and threshold (never 0,
 // whichever path saves it: the admin UI, the records API, an import) and regenerates a
-// cleared key. What the server computes for a service is in service_states, which no
-// record save of services touches.
+// cleared key or pingId. What the server computes for a service is in service_states,
+// which no record save of services touches.
 func bindServiceDefaults(app core.App) {
 	app.OnRecordValidate("services").BindFunc(func(e *core.RecordEvent) error {
 		serviceDefaults(e.Record)
@@ -134,6 +134,9 @@ func bindServiceDefaults(app core.App) {
 	app.OnRecordUpdate("services").BindFunc(func(e *core.RecordEvent) error {
 		if e.Record.GetString("apiKey") == "" {
 			e.Record.Set("apiKey:autogenerate", "")
+		}
+		if e.Record.GetString("pingId") == "" {
+			e.Record.Set("pingId:autogenerate", "") // rotating a ping URL is clearing it
 		}
 		return e.Next()
 	})
