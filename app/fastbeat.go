@@ -56,8 +56,8 @@ var knownRouterMiddlewares = map[string]bool{
 // to the router unchanged.
 type fastBeat struct {
 	app   core.App
-	beat  fastRoute // POST /api/heartbeat
-	ping  fastRoute // GET, HEAD and POST /ping/...
+	beat  fastRoute    // POST /api/heartbeat
+	ping  fastRoute    // GET, HEAD and POST /ping/...
 	taken atomic.Int64 // requests the fast path served (the tests read it)
 }
 

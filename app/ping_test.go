@@ -281,3 +281,38 @@ func TestPingIDRotation(t *testing.T) {
 		t.Errorf("the new URL: %d %q", res.Code, body(res))
 	}
 }
+
+// TestPingRunBoundDefaults: without maxRuntime or ?timeout=, a started run is bounded
+// as Healthchecks bounds a started check: by the grace of a schedule, by threshold -
+// interval for the interval rule.
+func TestPingRunBoundDefaults(t *testing.T) {
+	h := newHarness(t)
+	h.apiKey("read-key-long-enough", []string{"read"}, nil, false)
+	const other = "6c4f8b5f-3e1e-4d2b-8c9f-7e8f9a0b1c2d"
+	h.service("daily", "k-daily-key-long", map[string]any{"pingId": pingUUID, "schedule": "0 3 * * *", "grace": 1800})
+	h.service("often", "k-often-key-long", map[string]any{"pingId": other, "interval": 60, "stalenessThreshold": 180})
+	clock := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+	h.setClock(clock)
+	h.do("GET", "/ping/"+pingUUID+"/start", "")
+	h.do("GET", "/ping/"+other+"/start", "")
+	h.setClock(clock.Add(119 * time.Second))
+	h.catchUp()
+	if st := h.pingStatus("often"); st.Status != "unknown" || !st.Running {
+		t.Fatalf("often within threshold - interval: %+v", st)
+	}
+	h.setClock(clock.Add(121 * time.Second))
+	h.catchUp()
+	if st := h.pingStatus("often"); st.Status != "down" {
+		t.Fatalf("often past threshold - interval (2 min): %+v, want down", st)
+	}
+	h.setClock(clock.Add(29 * time.Minute))
+	h.catchUp()
+	if st := h.pingStatus("daily"); st.Status != "unknown" {
+		t.Fatalf("daily within grace: %+v", st)
+	}
+	h.setClock(clock.Add(31 * time.Minute))
+	h.catchUp()
+	if st := h.pingStatus("daily"); st.Status != "down" {
+		t.Fatalf("daily past its grace (30 min) while running: %+v, want down", st)
+	}
+}

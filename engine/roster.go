@@ -289,9 +289,31 @@ func (f *roster) model(en *entry) monitor.Service {
 		m.Expected, m.Grace = x.sched.Next(m.LastSeen, x.loc), x.grace
 	}
 	if len(x.runs.Open) > 0 {
-		m.RunStarted, m.RunDeadline = x.runs.Bound(x.maxRuntime)
+		m.RunStarted, m.RunDeadline = x.runs.Bound(f.runBound(en, x))
 	}
 	return m
+}
+
+// runBound is how long a run of en may take when its start set no bound of its own:
+// maxRuntime, or else, as Healthchecks bounds a started check, the grace of a schedule
+// (the time between interval and threshold for the interval rule).
+func (f *roster) runBound(en *entry, x *extra) time.Duration {
+	switch {
+	case x.maxRuntime > 0:
+		return x.maxRuntime
+	case x.sched != nil && x.grace > 0:
+		return x.grace
+	case x.sched != nil:
+		return monitor.DefaultGrace
+	}
+	interval, threshold := en.interval, en.threshold
+	if interval <= 0 {
+		interval = monitor.DefaultInterval
+	}
+	if threshold <= 0 {
+		threshold = monitor.DefaultThreshold
+	}
+	return max(threshold-interval, time.Second)
 }
 
 // service is en as a Service.
