@@ -12,8 +12,8 @@ import (
 )
 
 func main() {
-	pb := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: app.DBConnect})
 	cfg := app.DefaultConfig()
+	pb := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: cfg.DBConnect}) // reads --sync when it runs
 	f := pb.RootCmd.PersistentFlags()
 	f.BoolVar(&cfg.PublicStatus, "publicStatus", cfg.PublicStatus, "allow anonymous reads of /api/status, /api/logs and /api/services")
 	f.IntVar(&cfg.RateLimit, "rateLimit", cfg.RateLimit, "heartbeats a minute allowed per key and service (0 turns the limit off)")
@@ -22,6 +22,9 @@ func main() {
 	f.IntVar(&cfg.KeepLogs, "keepLogs", cfg.KeepLogs, "newest staleness logs kept per service")
 	f.IntVar(&cfg.KeepSummaries, "keepSummaries", cfg.KeepSummaries, "newest staleness summaries kept")
 	f.IntVar(&cfg.KeepIncidentsDays, "keepIncidentsDays", cfg.KeepIncidentsDays, "days closed incidents are kept")
+	f.StringVar(&cfg.Sync, "sync", app.DefaultSync, "SQLite's synchronous setting: full (each group commit waits for an fsync: survives a power cut) or normal (survives a crash of the process)")
+	f.StringVar(&cfg.Replicate, "replicate", cfg.Replicate, "replicate the database continuously with Litestream to file:///path or s3://bucket/path (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+	f.StringVar(&cfg.ReplicateEndpoint, "replicateEndpoint", cfg.ReplicateEndpoint, "S3-compatible endpoint for --replicate (MinIO, Tigris, R2); default AWS_ENDPOINT_URL_S3, else AWS")
 	f.IntVar(&cfg.FlapLimit, "flapLimit", cfg.FlapLimit, "state changes an hour past which a service gets one flapping notice instead of an alert per flip (0 turns it off)")
 	f.StringVar(&cfg.SelfPing, "selfPing", cfg.SelfPing, "a URL the server GETs every minute (a Healthchecks-style ping URL, or /ping/<pingId> of another instance), so someone is told when this server is gone")
 	f.DurationVar(&cfg.SelfPingEvery, "selfPingEvery", cfg.SelfPingEvery, "how often --selfPing is pinged")

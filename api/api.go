@@ -44,6 +44,8 @@ type API struct {
 	CanReadSession func(e *core.RequestEvent) bool
 	// Health holds the monitor's fields of GET /api/health (health.go).
 	Health Health
+	// Replication reports continuous replication's state (replication.go); nil or false: off.
+	Replication func(now time.Time) (ReplicationReport, bool)
 
 	refusals *refusalCounter
 }

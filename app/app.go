@@ -11,6 +11,7 @@ import (
 	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 	"github.com/heartbeat-monitor/heartbeat-monitor/dashboard"
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
+	"github.com/heartbeat-monitor/heartbeat-monitor/replicate"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -32,8 +33,9 @@ type server struct {
 	alerts           *alerting.Alerting
 	api              *api.API
 	dash             *dashboard.Dashboard
-	retention        *retention // what each retention pass must look at (retention.go)
-	fast             *fastBeat  // POST /api/heartbeat ahead of PocketBase's router (fastbeat.go)
+	retention        *retention            // what each retention pass must look at (retention.go)
+	fast             *fastBeat             // POST /api/heartbeat ahead of PocketBase's router (fastbeat.go)
+	repl             *replicate.Replicator // --replicate (replicate.go); nil when off
 }
 
 // Register builds the monitor on app and binds every route, record hook and cron job.

@@ -32,6 +32,10 @@ type Config struct {
 	// SelfPing is a URL the server pings every SelfPingEvery (see selfping.go); empty: none.
 	SelfPing      string
 	SelfPingEvery time.Duration
+
+	Sync              string // SQLite's synchronous setting: SyncFull or SyncNormal ("" means DefaultSync)
+	Replicate         string // replica URL (file:///path, s3://bucket/path); empty: no replication
+	ReplicateEndpoint string // S3-compatible endpoint for Replicate; empty: AWS or AWS_ENDPOINT_URL_S3
 }
 
 // DefaultConfig is the configuration the flags default to.

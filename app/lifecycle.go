@@ -66,8 +66,10 @@ func (s *server) start() error {
 	}
 	s.limiter = ingest.NewLimiter(s.cfg.RateLimit)
 	s.api.Limiter, s.api.PublicStatus = s.limiter, s.cfg.PublicStatus
-	w, err := ingest.NewWriter(db.DB(), s.cfg.QueueSize,
-		func(err error) { s.app.Logger().Error("heartbeat writer", "error", err) })
+	if err := s.startReplication(); err != nil {
+		return err
+	}
+	w, err := s.newWriter(db.DB()) // one that leaves checkpoints to Litestream while replicating
 	if err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func (s *server) start() error {
 	}
 	// The writer bounds the log and sets its connection's pragmas itself (see
 	// ingest.NewWriter); this copies the log back on the readers' side meanwhile.
-	s.stopCheckpointer = s.writer.StartCheckpointer(readers.DB(), 250*time.Millisecond)
+	s.stopCheckpointer = s.startCheckpointer(readers.DB()) // none while Litestream runs the checkpoints
 	return nil
 }
 
@@ -117,6 +119,7 @@ func (s *server) stop() {
 	if err := s.writer.Close(ctx); err != nil {
 		s.app.Logger().Error("heartbeat writer did not drain", "error", err)
 	}
+	s.stopReplication() // ships the drained beats
 }
 
 // registryPoll is how often the registry checks for changes made by another process.

@@ -52,6 +52,8 @@ func bindRoutes(se *core.ServeEvent, a *api.API, d *dashboard.Dashboard, fast *f
 	// serviceId is asked for, so it is a router-level middleware, not a second route.
 	se.Router.Bind(&hook.Handler[*core.RequestEvent]{Id: logsMiddlewareID, Func: a.LogsMiddleware})
 	se.Router.Bind(&hook.Handler[*core.RequestEvent]{Id: api.HealthMiddlewareID, Func: a.Health.Middleware}) // PocketBase's GET /api/health, with our fields
+	// Readers see the replication's lag; superusers also the replica and its last error.
+	se.Router.GET("/api/health/replication", a.ReplicationGet)
 	se.Router.POST("/api/alert", a.AlertCreate).
 		Unbind(apis.DefaultLoadAuthTokenMiddlewareId) // alert keys are api_keys keys, never PocketBase tokens
 	se.Router.GET("/api/alerts/recent", a.AlertsRecent).BindFunc(a.RequireReader)
