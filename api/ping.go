@@ -63,7 +63,12 @@ type pingTarget struct {
 // <key>/<serviceId>[/<action>], action being start, fail, log or an exit status. As in
 // Healthchecks, a UUID followed by one more part is the UUID form when that part is an
 // action, and the slug form otherwise. ok is false for a path of no such shape.
+// "<uuid>/" is the success ping too, as Healthchecks routes it (no other form takes a
+// trailing slash there).
 func parsePingPath(rest string) (t pingTarget, ok bool) {
+	if u, isUUID := ingest.ParseUUID(strings.TrimSuffix(rest, "/")); isUUID {
+		return pingTarget{uuid: u, byUUID: true}, true
+	}
 	parts := strings.Split(rest, "/")
 	if len(parts) == 0 || len(parts) > 3 || slicesHasEmpty(parts) {
 		return t, false
@@ -112,7 +117,7 @@ func parseAction(s string) (pingTarget, bool) {
 	case "log":
 		return pingTarget{kind: monitor.PingLog}, true
 	}
-	if len(s) == 0 || len(s) > 9 {
+	if len(s) == 0 {
 		return pingTarget{}, false
 	}
 	n := 0
@@ -120,7 +125,9 @@ func parseAction(s string) (pingTarget, bool) {
 		if s[i] < '0' || s[i] > '9' {
 			return pingTarget{}, false
 		}
-		n = n*10 + int(s[i]-'0')
+		if n <= 255 { // past it the number is bad whatever its length
+			n = n*10 + int(s[i]-'0')
+		}
 	}
 	return pingTarget{kind: monitor.PingExit, exit: n, badExitStatus: n > 255}, true
 }
