@@ -29,7 +29,9 @@ test: templ-check
 	go vet ./...
 	go test -count=1 $(RACEFLAGS) ./...
 
-## bench: ingest throughput/latency against the one-insert floor, render benchmark
+## bench: ingest throughput/latency against the one-insert floor, CPU per beat of the
+## ping URLs against /api/heartbeat, render benchmark (BENCH_ONLY=ping make bench: the
+## ping section alone, about 1.5 min)
 bench:
 	bash scripts/bench.sh
 	@echo "scale benchmark (10k/100k/1M services): make bench-scale"

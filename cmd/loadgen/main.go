@@ -5,7 +5,7 @@
 //
 // Subcommands:
 //
-//	loadgen [run] --url URL [flags]   send heartbeats (closed or open loop)
+//	loadgen [run] --url URL [flags]   send heartbeats or pings (closed or open loop)
 //	loadgen setup --url URL [flags]   create services on the real server
 //	loadgen count --db PATH           count rows of a table in a SQLite file
 //	loadgen wait --url URL            wait until a GET returns 200
@@ -83,6 +83,18 @@ func loopbackURL(raw string) (string, error) {
 // serviceID returns the id of the i-th benchmark service.
 func serviceID(i int) string {
 	return fmt.Sprintf("svc-%05d", i)
+}
+
+// benchPingID returns the pingId setup gives the i-th benchmark service, so that a
+// run can GET /ping/<pingId> without reading the server's database: a fixed prefix
+// and the index in decimal, a valid lower-case UUID.
+func benchPingID(i int) string {
+	return fmt.Sprintf("be9c0000-0000-4000-8000-%012d", i)
+}
+
+// benchKey returns the key setup gives the i-th benchmark service.
+func benchKey(i int) string {
+	return "bench-key-" + serviceID(i)
 }
 
 // maxServices bounds --services (ids have five digits).

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,6 +158,7 @@ func TestValidateRefusesBadFlags(t *testing.T) {
 		func(c *runConfig) { c.mode = "burst" },
 		func(c *runConfig) { c.mode = "open"; c.rate = 0 },
 		func(c *runConfig) { c.maxBeats = 0 },
+		func(c *runConfig) { c.endpoint = "ping" },
 	}
 	for i, f := range bad {
 		c := base
@@ -187,6 +190,11 @@ func TestSetup(t *testing.T) {
 				return
 			}
 			id, _ := b["serviceId"].(string)
+			var i int
+			if _, err := fmt.Sscanf(id, "svc-%05d", &i); err != nil || b["pingId"] != benchPingID(i) {
+				http.Error(w, `{"message":"bad pingId"}`, http.StatusBadRequest)
+				return
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if made[id] {
@@ -227,5 +235,81 @@ func TestWriteReport(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "closed loop, 64 clients: 0.50") {
 		t.Errorf("ratio missing from report:\n%s", buf.String())
+	}
+}
+
+// pingIDShape is the server's pattern for a pingId (migrations.PingIDPattern).
+var pingIDShape = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+func TestBenchPingIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for _, i := range []int{0, 1, 999, 10000, maxServices - 1} {
+		id := benchPingID(i)
+		if !pingIDShape.MatchString(id) {
+			t.Errorf("benchPingID(%d) = %q, not a pingId the server accepts", i, id)
+		}
+		if seen[id] {
+			t.Errorf("benchPingID(%d) = %q twice", i, id)
+		}
+		seen[id] = true
+	}
+}
+
+// TestRunPings: each ping endpoint GETs the URL of every service, the one setup made
+// (its pingId, or its key and serviceId), with no body, and counts "OK" replies.
+func TestRunPings(t *testing.T) {
+	const services = 7
+	byPath := map[string]map[string]int{endpointPingUUID: {}, endpointPingSlug: {}}
+	for i := range services {
+		byPath[endpointPingUUID]["/ping/"+benchPingID(i)] = i
+		byPath[endpointPingSlug]["/ping/bench-key-"+serviceID(i)+"/"+serviceID(i)] = i
+	}
+	for _, ep := range []string{endpointPingUUID, endpointPingSlug} {
+		var mu sync.Mutex
+		hits := map[int]int{}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			i, known := byPath[ep][r.URL.Path]
+			if r.Method != http.MethodGet || !known || r.ContentLength > 0 || r.Header.Get("Authorization") != "" {
+				http.Error(w, "not found", http.StatusNotFound)
+				return
+			}
+			mu.Lock()
+			hits[i]++
+			mu.Unlock()
+			io.WriteString(w, "OK")
+		}))
+		cfg := runConfig{baseURL: srv.URL, services: services, concurrency: 2, duration: 200 * time.Millisecond,
+			grace: time.Second, timeout: time.Second, mode: "closed", endpoint: ep, maxBeats: 70}
+		if err := cfg.validate(); err != nil {
+			t.Fatalf("%s: validate: %v", ep, err)
+		}
+		res, err := runLoad(context.Background(), cfg)
+		srv.Close()
+		if err != nil {
+			t.Fatalf("%s: runLoad: %v", ep, err)
+		}
+		if res.OK2xx != 70 || res.OtherErrors != 0 || res.BadBody != 0 || res.Endpoint != ep {
+			t.Errorf("%s: %+v, want 70 OK replies", ep, res)
+		}
+		if len(hits) != services {
+			t.Errorf("%s: %d services pinged, want %d", ep, len(hits), services)
+		}
+	}
+}
+
+// TestRunCountsBadPingReply: a 2xx ping reply other than OK is a bad body.
+func TestRunCountsBadPingReply(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"success":true}`)
+	}))
+	defer srv.Close()
+	cfg := runConfig{baseURL: srv.URL, services: 3, concurrency: 1, duration: time.Second,
+		grace: time.Second, timeout: time.Second, mode: "closed", endpoint: endpointPingUUID, maxBeats: 5}
+	res, err := runLoad(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BadBody != 5 {
+		t.Errorf("badBody = %d, want 5", res.BadBody)
 	}
 }

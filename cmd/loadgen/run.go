@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -36,6 +37,7 @@ type runConfig struct {
 	grace       time.Duration
 	timeout     time.Duration
 	mode        string
+	endpoint    string // heartbeat, ping-uuid or ping-slug (see endpoints)
 	rate        float64
 	maxBeats    int64
 	jsonOut     bool
@@ -48,6 +50,7 @@ type runConfig struct {
 type result struct {
 	Label       string  `json:"label,omitempty"`
 	Mode        string  `json:"mode"`
+	Endpoint    string  `json:"endpoint,omitempty"`
 	Concurrency int     `json:"concurrency"`
 	Rate        float64 `json:"rate,omitempty"`
 	Services    int     `json:"services"`
@@ -93,6 +96,7 @@ func runCmd(args []string) error {
 	grace := fs.Duration("grace", 10*time.Second, "after --duration, how long in-flight requests may still finish")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout")
 	mode := fs.String("mode", "closed", "closed (back-to-back workers) or open (fixed rate)")
+	endpoint := fs.String("endpoint", endpointHeartbeat, "what each request is: heartbeat (POST /api/heartbeat, JSON body, Bearer key), ping-uuid (GET /ping/<pingId>) or ping-slug (GET /ping/<key>/<serviceId>); the pingIds are the ones setup gives")
 	rate := fs.Float64("rate", 1000, "open loop: beats per second in total")
 	maxBeats := fs.Int64("maxBeats", 10_000_000, "upper bound on the number of beats sent")
 	jsonOut := fs.Bool("json", false, "print the results as a JSON object on stdout (the text line goes to stderr)")
@@ -108,7 +112,7 @@ func runCmd(args []string) error {
 	cfg := runConfig{
 		label: *label, services: *services, concurrency: *concurrency,
 		duration: *duration, grace: *grace, timeout: *timeout,
-		mode: *mode, rate: *rate, maxBeats: *maxBeats, jsonOut: *jsonOut,
+		mode: *mode, endpoint: *endpoint, rate: *rate, maxBeats: *maxBeats, jsonOut: *jsonOut,
 		walPath: *walPath, walSettle: *walSettle,
 	}
 	var err error
@@ -201,6 +205,12 @@ func (c *runConfig) validate() error {
 	if c.walSettle < 0 || c.walSettle > time.Minute {
 		return fmt.Errorf("--walSettle must be in [0, 1m], got %s", c.walSettle)
 	}
+	if c.endpoint == "" {
+		c.endpoint = endpointHeartbeat
+	}
+	if _, ok := endpoints[c.endpoint]; !ok {
+		return fmt.Errorf("--endpoint must be %s, %s or %s, got %q", endpointHeartbeat, endpointPingUUID, endpointPingSlug, c.endpoint)
+	}
 	switch c.mode {
 	case "closed":
 	case "open":
@@ -243,25 +253,68 @@ func newClient(conns int, timeout time.Duration) *http.Client {
 	return &http.Client{Transport: tr, Timeout: timeout}
 }
 
-// target is one service's precomputed request parts.
-type target struct {
-	body []byte
-	auth string
+// The endpoints a run can load.
+const (
+	endpointHeartbeat = "heartbeat" // POST /api/heartbeat with a JSON body and a Bearer key
+	endpointPingUUID  = "ping-uuid" // GET /ping/<pingId>
+	endpointPingSlug  = "ping-slug" // GET /ping/<key>/<serviceId>
+)
+
+// endpoint is how the requests of one endpoint are built and what a 2xx reply's
+// body must hold.
+type endpoint struct {
+	target func(base string, i int, key string) target
+	ok     func(body []byte) bool
 }
 
-// buildTargets precomputes the body and Authorization header per service.
-func buildTargets(n int, keys map[string]string) []target {
+// successMarker must appear in a 2xx heartbeat reply's body.
+var successMarker = []byte(`"success":true`)
+
+// pingOK is the body of a 2xx reply to a ping (Healthchecks' word).
+var pingOK = []byte("OK")
+
+var endpoints = map[string]endpoint{
+	endpointHeartbeat: {
+		target: func(base string, i int, key string) target {
+			return target{
+				method: http.MethodPost, url: base + "/api/heartbeat",
+				body: []byte(`{"serviceId":"` + serviceID(i) + `","status":"up","message":"bench","metadata":{"host":"x"}}`),
+				auth: "Bearer " + key,
+			}
+		},
+		ok: func(body []byte) bool { return bytes.Contains(body, successMarker) },
+	},
+	endpointPingUUID: {
+		target: func(base string, i int, _ string) target {
+			return target{method: http.MethodGet, url: base + "/ping/" + benchPingID(i)}
+		},
+		ok: func(body []byte) bool { return bytes.Equal(body, pingOK) },
+	},
+	endpointPingSlug: {
+		target: func(base string, i int, key string) target {
+			return target{method: http.MethodGet, url: base + "/ping/" + url.PathEscape(key) + "/" + url.PathEscape(serviceID(i))}
+		},
+		ok: func(body []byte) bool { return bytes.Equal(body, pingOK) },
+	},
+}
+
+// target is one service's precomputed request parts.
+type target struct {
+	method, url string
+	body        []byte // nil: no body
+	auth        string // the Authorization header; "": none
+}
+
+// buildTargets precomputes the request of each service for endpoint ep: keys
+// override the default bench-key-<serviceId>.
+func buildTargets(ep endpoint, base string, n int, keys map[string]string) []target {
 	ts := make([]target, n)
 	for i := range ts {
-		id := serviceID(i)
-		key, ok := keys[id]
+		key, ok := keys[serviceID(i)]
 		if !ok {
-			key = "bench-key-" + id
+			key = benchKey(i)
 		}
-		ts[i] = target{
-			body: []byte(`{"serviceId":"` + id + `","status":"up","message":"bench","metadata":{"host":"x"}}`),
-			auth: "Bearer " + key,
-		}
+		ts[i] = ep.target(base, i, key)
 	}
 	return ts
 }
@@ -280,28 +333,33 @@ func (t *tally) noteErr(msg string) {
 	}
 }
 
-// beater sends single heartbeats and records the outcome in a tally.
+// beater sends single heartbeats (or pings) and records the outcome in a tally.
 type beater struct {
 	client  *http.Client
-	url     string
 	targets []target
+	ok      func(body []byte) bool // whether a 2xx reply's body is the expected one
 }
-
-// successMarker must appear in a 2xx reply's body.
-var successMarker = []byte(`"success":true`)
 
 // beat sends the heartbeat of target i and records the outcome in t;
 // start is the instant latency is measured from.
 func (b *beater) beat(ctx context.Context, t *tally, i int64, start time.Time) {
 	tg := &b.targets[i%int64(len(b.targets))]
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(tg.body))
+	var body io.Reader
+	if tg.body != nil {
+		body = bytes.NewReader(tg.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, tg.method, tg.url, body)
 	if err != nil {
 		t.transport++
 		t.noteErr("build request: " + err.Error())
 		return
 	}
-	req.Header.Set("Authorization", tg.auth)
-	req.Header.Set("Content-Type", "application/json")
+	if tg.auth != "" {
+		req.Header.Set("Authorization", tg.auth)
+	}
+	if tg.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	t.sent++
 	resp, err := b.client.Do(req)
 	if err != nil {
@@ -309,7 +367,7 @@ func (b *beater) beat(ctx context.Context, t *tally, i int64, start time.Time) {
 		t.noteErr(err.Error())
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	elapsed := time.Since(start)
 	switch {
@@ -318,9 +376,9 @@ func (b *beater) beat(ctx context.Context, t *tally, i int64, start time.Time) {
 		// counts as a success, as the status line is the acknowledgement.
 		t.ok++
 		t.lat = append(t.lat, elapsed)
-		if err != nil || !bytes.Contains(body, successMarker) {
+		if err != nil || !b.ok(reply) {
 			t.badBody++
-			t.noteErr(fmt.Sprintf("2xx without success:true: %.200s", body))
+			t.noteErr(fmt.Sprintf("2xx with an unexpected body: %.200s", reply))
 		}
 	case resp.StatusCode == http.StatusTooManyRequests:
 		t.s429++
@@ -328,16 +386,24 @@ func (b *beater) beat(ctx context.Context, t *tally, i int64, start time.Time) {
 		t.s503++
 	default:
 		t.otherStatus++
-		t.noteErr(fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, strings.TrimSpace(string(body))))
+		t.noteErr(fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, strings.TrimSpace(string(reply))))
 	}
 }
 
 // runLoad performs one run and returns its merged results.
 func runLoad(ctx context.Context, cfg runConfig) (result, error) {
+	name := cfg.endpoint
+	if name == "" {
+		name = endpointHeartbeat
+	}
+	ep, ok := endpoints[name]
+	if !ok {
+		return result{}, fmt.Errorf("unknown endpoint %q", cfg.endpoint)
+	}
 	b := &beater{
 		client:  newClient(cfg.concurrency, cfg.timeout),
-		url:     cfg.baseURL + "/api/heartbeat",
-		targets: buildTargets(cfg.services, cfg.keys),
+		targets: buildTargets(ep, cfg.baseURL, cfg.services, cfg.keys),
+		ok:      ep.ok,
 	}
 	defer b.client.CloseIdleConnections()
 
@@ -419,7 +485,7 @@ func runLoad(ctx context.Context, cfg runConfig) (result, error) {
 	elapsed := time.Since(start)
 
 	res := result{
-		Label: cfg.label, Mode: cfg.mode, Concurrency: cfg.concurrency,
+		Label: cfg.label, Mode: cfg.mode, Endpoint: name, Concurrency: cfg.concurrency,
 		Services: cfg.services, DurationS: cfg.duration.Seconds(), ElapsedS: elapsed.Seconds(),
 		Scheduled: scheduled, Dropped: dropped,
 	}
@@ -493,6 +559,9 @@ func formatResult(r result) string {
 		fmt.Fprintf(&sb, "program=%s ", r.Label)
 	}
 	fmt.Fprintf(&sb, "mode=%s c=%d ", r.Mode, r.Concurrency)
+	if r.Endpoint != "" {
+		fmt.Fprintf(&sb, "endpoint=%s ", r.Endpoint)
+	}
 	if r.Mode == "open" {
 		fmt.Fprintf(&sb, "rate=%g/s scheduled=%d dropped=%d ", r.Rate, r.Scheduled, r.Dropped)
 	}

@@ -28,7 +28,8 @@ type setupConfig struct {
 }
 
 // setupCmd creates the benchmark services on the real server: it logs in
-// as a superuser and creates svc-00000..svc-(N-1) with key bench-key-<serviceId>.
+// as a superuser and creates svc-00000..svc-(N-1) with key bench-key-<serviceId>
+// and the pingId benchPingID gives.
 // Services that already exist (HTTP 400 "not unique") are counted, not
 // treated as errors, so setup can be re-run.
 func setupCmd(args []string) error {
@@ -162,7 +163,8 @@ func createService(ctx context.Context, client *http.Client, cfg setupConfig, to
 	body, err := json.Marshal(map[string]any{
 		"serviceId":          id,
 		"name":               id,
-		"apiKey":             "bench-key-" + id,
+		"apiKey":             benchKey(i),
+		"pingId":             benchPingID(i),
 		"interval":           cfg.interval,
 		"stalenessThreshold": cfg.staleness,
 	})
