@@ -339,3 +339,47 @@ func TestPingDialectFastPathLikeRouter(t *testing.T) {
 		t.Errorf("the preflight stored %d pings", n-stored)
 	}
 }
+
+// TestPingDialectRuns: how a finish matches a start, case by case from test_ping.py.
+// Ours keeps several open runs, each ended only by its own finish, where Healthchecks
+// keeps one start that any finish clears.
+func TestPingDialectRuns(t *testing.T) {
+	const other = "1d9d7a7f-5b65-4c1f-9e2b-3c4d5e6f7a81"
+	uuid := "/ping/" + dialectUUID
+	for _, c := range []struct {
+		name, start, finish string
+		running, measured   bool
+	}{
+		// test_it_sets_last_duration: no rid at either end.
+		{"no rid", "/start", "", false, true},
+		// test_it_clears_last_ping_and_sets_last_duration_if_rid_matches.
+		{"rid matches", "/start?rid=" + dialectRID, "?rid=" + dialectRID, false, true},
+		{"rid matches exit 0", "/start?rid=" + dialectRID, "/0?rid=" + dialectRID, false, true},
+		// test_it_does_not_update_last_ping_on_rid_mismatch: still started, no duration.
+		{"rid mismatch", "/start?rid=" + dialectRID, "?rid=" + other, true, false},
+		// test_it_clears_last_ping_if_rid_is_absent: Healthchecks clears the start, no duration.
+		// ours: the run with a rid stays open (running) until its own finish or its bound.
+		{"rid only on the start", "/start?rid=" + dialectRID, "", true, false},
+		// test_it_clears_last_ping_on_failure: Healthchecks clears the start on a failure whatever its rid.
+		// ours: a failure with another rid ends no run either.
+		{"failure with another rid", "/start?rid=" + dialectRID, "/fail?rid=" + other, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.apiKey("read-key-long-enough", []string{"read"}, nil, false)
+			h.service("foo", dialectKey, map[string]any{"pingId": dialectUUID})
+			at := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+			h.setClock(at)
+			h.do("GET", uuid+c.start, "")
+			h.setClock(at.Add(10 * time.Second))
+			if res := h.do("GET", uuid+c.finish, ""); res.Code != 200 {
+				t.Fatalf("finish: %d %s", res.Code, res.Body.String())
+			}
+			st := h.pingStatus("foo")
+			if st.Running != c.running || (st.LastDuration != nil) != c.measured ||
+				c.measured && *st.LastDuration != 10000 {
+				t.Errorf("running %v, lastDuration %v; want running %v, measured %v (10 s)", st.Running, st.LastDuration, c.running, c.measured)
+			}
+		})
+	}
+}

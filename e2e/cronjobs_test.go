@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,39 @@ func TestCronLines(t *testing.T) {
 		if st := statusWhen(t, "cron-wget", up); !up(st) {
 			t.Errorf("after the success: %s; want up", showStatus(st))
 		}
+	})
+
+	t.Run("the output as a file's tail, and systemd's ExecStopPost", func(t *testing.T) {
+		u := createPingService(t, "cron-tail", "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a04")
+		log := filepath.Join(t.TempDir(), "backup.log")
+		run(t, curl+" -o /dev/null "+u+"/start; (echo copying; echo 'error: no space left'; exit 4) >"+log+" 2>&1; rc=$?; tail -c 10000 "+log+
+			" | "+curl+" -o /dev/null --data-binary @- "+u+"/$rc", 0)
+		failed := func(st runStatus) bool {
+			return st.Status == "down" && !st.Running && st.LastExitStatus != nil && *st.LastExitStatus == 4
+		}
+		if st := statusWhen(t, "cron-tail", failed); !failed(st) {
+			t.Errorf("after exit status 4: %s; want down, exit 4", showStatus(st))
+		}
+		if p := runPings(t, "cron-tail"); len(p) == 0 || p[0].Body != "copying\nerror: no space left\n" {
+			t.Errorf("stored pings %+v; want the log's tail as the body", p)
+		}
+		// ExecStopPost's command as systemd hands it to sh ($$ is systemd's escape for $).
+		stopPost := `if [ "$SERVICE_RESULT" = success ]; then s=0; else s=fail; fi; ` + curl + ` -o /dev/null ` + u + `/$s`
+		env = []string{"LC_ALL=C", "SERVICE_RESULT=success"}
+		run(t, stopPost, 0)
+		up := func(st runStatus) bool {
+			return st.Status == "up" && st.LastExitStatus != nil && *st.LastExitStatus == 0
+		}
+		if st := statusWhen(t, "cron-tail", up); !up(st) {
+			t.Errorf("after ExecStopPost of a success: %s; want up, exit 0", showStatus(st))
+		}
+		env = []string{"LC_ALL=C", "SERVICE_RESULT=exit-code"}
+		run(t, stopPost, 0)
+		down := func(st runStatus) bool { return st.Status == "down" && st.LastExitStatus == nil }
+		if st := statusWhen(t, "cron-tail", down); !down(st) {
+			t.Errorf("after ExecStopPost of a failure: %s; want down", showStatus(st))
+		}
+		env = []string{"LC_ALL=C"}
 	})
 
 	t.Run("a wrong URL fails the line", func(t *testing.T) {
