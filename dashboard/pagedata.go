@@ -10,6 +10,7 @@ import (
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/engine"
 	"github.com/heartbeat-monitor/heartbeat-monitor/monitor"
+	"github.com/heartbeat-monitor/heartbeat-monitor/schedule"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
 	"github.com/heartbeat-monitor/heartbeat-monitor/views"
 	"github.com/pocketbase/dbx"
@@ -24,6 +25,7 @@ const (
 	beatsPerPage  = 20
 	logEntries    = 30
 	incidentsShow = 50
+	runsShow      = 30 // the runs chart and table; views.runSlots is the chart's width
 )
 
 // liveRow is a service's row at now: its state as the engine decided it, and its uptime.
@@ -39,6 +41,7 @@ func liveRow(r store.DatedService, v engine.View, h *monitor.History, now time.T
 		LastMessage: monitor.CleanText(v.LastMessage),
 		Uptime:      [3]monitor.Tally{tl.Last(24 * time.Hour), tl.Last(7 * 24 * time.Hour), tl.Last(30 * 24 * time.Hour)},
 		Days:        tl.Days(barDays),
+		Running:     v.Runs.Running(),
 	}
 }
 
@@ -215,6 +218,11 @@ func loadService(app core.App, eng *engine.Engine, now time.Time, serviceID stri
 	if !row.Status.IsIncident() {
 		svc.Cause = monitor.CauseNone
 	}
+	cron, err := store.LoadServiceCron(db, r.ID)
+	if err != nil {
+		return svc, err
+	}
+	cronFacts(&svc, cron, v, now)
 	if part == partHeader {
 		return svc, nil
 	}
@@ -224,8 +232,69 @@ func loadService(app core.App, eng *engine.Engine, now time.Time, serviceID stri
 	if svc.Incidents, err = loadIncidents(db, r.ID); err != nil {
 		return svc, err
 	}
-	svc.Log, err = loadLog(db, r.ID)
+	if svc.Log, err = loadLog(db, r.ID); err != nil {
+		return svc, err
+	}
+	svc.Runs, err = loadRuns(db, r.ID, v.Runs)
 	return svc, err
+}
+
+// cronFacts fills in the service's schedule, its bound on runs, when its next ping is
+// expected and whether a run is open. The next expected ping is the engine's (the run
+// the schedule expects after the last ping; lastSeen + interval under the interval
+// rule); a scheduled service never heard from expects the schedule's next run after now.
+func cronFacts(svc *views.Service, c store.CronRow, v engine.View, now time.Time) {
+	svc.Schedule, svc.Timezone = c.Schedule, c.Timezone
+	if svc.Timezone == "" {
+		svc.Timezone = "UTC"
+	}
+	svc.MaxRuntime = store.Seconds(c.MaxRuntime, 0)
+	m := v.Model
+	switch {
+	case c.Schedule == "":
+		if !m.LastSeen.IsZero() {
+			svc.Expected = m.LastSeen.Add(svc.Interval)
+		}
+	case !m.Expected.IsZero():
+		svc.Expected = m.Expected
+	default:
+		sched, err := schedule.Parse(c.Schedule)
+		loc, lerr := time.LoadLocation(svc.Timezone)
+		if err == nil && lerr == nil { // refused on save: a bad one shows no time
+			svc.Expected = sched.Next(now, loc)
+		}
+	}
+	if c.Schedule != "" {
+		svc.ScheduleText = schedule.Describe(c.Schedule)
+		svc.Grace = store.Seconds(c.Grace, monitor.DefaultGrace)
+	}
+	for _, o := range v.Runs.Open {
+		if svc.RunningSince.IsZero() || o.At.Before(svc.RunningSince) {
+			svc.RunningSince = o.At
+		}
+	}
+}
+
+// loadRuns reads the last runs of the service; a run with no end is open when the
+// engine still holds it open (same run id and start), abandoned otherwise.
+func loadRuns(db dbx.Builder, recordID string, runs monitor.Runs) ([]views.Run, error) {
+	rows, err := store.LoadRuns(db, recordID, runsShow)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]views.Run, len(rows))
+	for i, r := range rows {
+		out[i] = views.Run{Start: r.Start, End: r.End, Duration: r.Duration, Measured: r.Measured(), Exit: r.Exit, HasExit: r.HasExit,
+			Failed: r.Failed, RID: r.RID}
+		if r.End.IsZero() {
+			for _, o := range runs.Open {
+				if o.RID == r.RID && o.At.Truncate(time.Millisecond).Equal(r.Start) {
+					out[i].Open = true
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 func loadIncidents(db dbx.Builder, recordID string) ([]views.Incident, error) {
@@ -254,7 +323,8 @@ func loadBeats(db dbx.Builder, recordID, serviceID string, page int) (views.Beat
 	}
 	b.Items = make([]views.Beat, len(rows))
 	for i, r := range rows {
-		b.Items[i] = views.Beat{At: store.ParseDate(r.Created), Status: r.Status, Message: r.Message, Metadata: prettyJSON(r.Metadata.String), SourceIP: r.SourceIP}
+		b.Items[i] = views.Beat{At: store.ParseDate(r.Created), Status: r.Status, Message: r.Message, Metadata: prettyJSON(r.Metadata.String), SourceIP: r.SourceIP,
+			Kind: r.Kind, Exit: int(r.ExitStatus), RID: r.RID, Body: r.Body}
 	}
 	return b, nil
 }

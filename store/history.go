@@ -13,7 +13,7 @@ import (
 const (
 	SQLIncidents   = "SELECT status, cause, startedAt, endedAt FROM incidents WHERE service = {:id} ORDER BY startedAt DESC LIMIT {:n}"
 	SQLCountBeats  = "SELECT COUNT(*) FROM heartbeats WHERE service = {:id}"
-	SQLBeatsPage   = "SELECT status, message, metadata, sourceIp, created FROM heartbeats WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:n} OFFSET {:off}"
+	SQLBeatsPage   = "SELECT status, message, metadata, sourceIp, created, IFNULL(kind, '') AS kind, IFNULL(exitStatus, 0) AS exitStatus, IFNULL(rid, '') AS rid, IFNULL(body, '') AS body FROM heartbeats WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:n} OFFSET {:off}"
 	SQLLogPage     = "SELECT status, previousStatus, timeSinceLastHeartbeat, created, lastSeen FROM logs WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:n}"
 	SQLServiceLogs = "SELECT status, previousStatus, lastSeen, timeSinceLastHeartbeat, stalenessThreshold, created FROM logs WHERE service = {:id} ORDER BY created DESC, rowid DESC LIMIT {:limit}"
 )
@@ -84,6 +84,11 @@ type BeatEntry struct {
 	Metadata sql.NullString `db:"metadata"` // NULL when the beat had none, as PocketBase stores an empty JSON field
 	SourceIP string         `db:"sourceIp"`
 	Created  string         `db:"created"`
+	// A ping's kind ("" for a beat), exit status, run id and body (see migrations' cron).
+	Kind       string  `db:"kind"`
+	ExitStatus float64 `db:"exitStatus"`
+	RID        string  `db:"rid"`
+	Body       string  `db:"body"`
 }
 
 // CountBeats counts the heartbeats of service recordID.
@@ -103,7 +108,7 @@ func LoadBeats(db dbx.Builder, recordID string, n, off int) ([]BeatEntry, error)
 	}
 	for i := range rows {
 		r := &rows[i]
-		pageText(&r.Status, &r.Message, &r.Metadata.String, &r.SourceIP)
+		pageText(&r.Status, &r.Message, &r.Metadata.String, &r.SourceIP, &r.Kind, &r.RID, &r.Body)
 	}
 	return rows, nil
 }

@@ -328,6 +328,8 @@ func causeText(c string) string {
 		return "no heartbeat"
 	case "reported":
 		return "reported"
+	case "overrun":
+		return "run too long"
 	}
 	return "—"
 }

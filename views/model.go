@@ -63,6 +63,7 @@ type Row struct {
 	LastMessage string
 	Uptime      [3]monitor.Tally // the last 24 h, 7 d and 30 d
 	Days        []monitor.Day    // the last 90 UTC days, oldest first
+	Running     bool             // a run is open (a /start no finish has ended)
 }
 
 // Service is the page of one service.
@@ -81,6 +82,34 @@ type Service struct {
 	Beats       Beats
 	Log         []LogEntry
 	Curl        string // ready-to-copy command, with a placeholder for the key
+
+	Schedule     string        // the cron expression; "" for the interval rule
+	ScheduleText string        // the schedule in words (schedule.Describe)
+	Timezone     string        // the zone the schedule is read in; "UTC" when unset
+	Grace        time.Duration // with a schedule: how long after an expected run it is down
+	MaxRuntime   time.Duration // how long a run may take; 0: no bound
+	Expected     time.Time     // when the next ping is expected; zero when not known
+	RunningSince time.Time     // when the oldest open run started; zero when none is open
+	Runs         []Run         // the last runs, newest first
+}
+
+// ShowRuns reports whether the page has a runs section: for a service that has runs,
+// or is set up as a cron job.
+func (s Service) ShowRuns() bool {
+	return len(s.Runs) > 0 || s.Schedule != "" || s.MaxRuntime > 0
+}
+
+// Run is one run of a cron job: from its /start to the ping that ended it.
+type Run struct {
+	Start    time.Time     // zero when the start is unknown
+	End      time.Time     // zero while no finish has ended it
+	Duration time.Duration // when Measured
+	Measured bool
+	Exit     int // the exit status, when HasExit
+	HasExit  bool
+	Failed   bool   // ended by /fail or a non-zero exit status
+	RID      string // its run id, or ""
+	Open     bool   // not ended and still open (a start without end that is not open was abandoned)
 }
 
 // Incident is one period the service was down or degraded.
@@ -107,6 +136,10 @@ type Beat struct {
 	Message  string
 	Metadata string // indented JSON, or ""
 	SourceIP string
+	Kind     string // "" for a beat or a success ping; start, log, fail or exit
+	Exit     int    // the exit status of an exit ping
+	RID      string // the ping's run id, or ""
+	Body     string // the ping's body, or ""
 }
 
 // LogEntry is one staleness check of the service.
