@@ -358,8 +358,8 @@ func TestPingDialectRuns(t *testing.T) {
 		// test_it_does_not_update_last_ping_on_rid_mismatch: still started, no duration.
 		{"rid mismatch", "/start?rid=" + dialectRID, "?rid=" + other, true, false},
 		// test_it_clears_last_ping_if_rid_is_absent: Healthchecks clears the start, no duration.
-		// ours: the run with a rid stays open (running) until its own finish or its bound.
-		{"rid only on the start", "/start?rid=" + dialectRID, "", true, false},
+		// ours too: a finish without a rid ends the newest open run, unmeasured.
+		{"rid only on the start", "/start?rid=" + dialectRID, "", false, false},
 		// test_it_clears_last_ping_on_failure: Healthchecks clears the start on a failure whatever its rid.
 		// ours: a failure with another rid ends no run either.
 		{"failure with another rid", "/start?rid=" + dialectRID, "/fail?rid=" + other, true, false},

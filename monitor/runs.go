@@ -88,8 +88,9 @@ func (r Runs) Running() bool { return len(r.Open) > 0 }
 // run started (zero otherwise). A start with a run id opens that run (again, if it was
 // open); a start without one replaces the open runs without one. A finish with a run
 // id ends that run; a finish without one ends the runs without one, measured from the
-// last of them. Every finish sets the last exit status: its own, or unknown for one that
-// carried none. r is not changed.
+// last of them, or, when only runs with an id are open, the newest of those, unmeasured.
+// Every finish sets the last exit status: its own, or unknown for one that carried none.
+// r is not changed.
 func (r Runs) Apply(p Ping) (Runs, time.Time) {
 	next := r
 	next.Open = slices.Clone(r.Open)
@@ -114,6 +115,18 @@ func (r Runs) Apply(p Ping) (Runs, time.Time) {
 		}
 		return true
 	})
+	if p.RID == "" && started.IsZero() && len(next.Open) > 0 {
+		// A finish without a run id while only runs with one are open ends the newest of
+		// them, unmeasured (the ends do not match): a job that sends its id only with its
+		// start must not stay "running" until its bound calls it down.
+		newest := 0
+		for i, o := range next.Open {
+			if o.At.After(next.Open[newest].At) {
+				newest = i
+			}
+		}
+		next.Open = slices.Delete(next.Open, newest, newest+1)
+	}
 	if !started.IsZero() && !started.After(p.At) {
 		next.LastDuration, next.HasDuration = p.At.Sub(started), true
 	} else {

@@ -55,6 +55,23 @@ func TestRunsApply(t *testing.T) {
 	}
 }
 
+// TestRunsRidlessFinishEndsARunWithAnID: a job that sends its run id only with its start
+// is not left running: a finish without an id ends the newest open run, unmeasured; a
+// finish with another id ends nothing.
+func TestRunsRidlessFinishEndsARunWithAnID(t *testing.T) {
+	var r Runs
+	r, _ = r.Apply(Ping{Kind: PingStart, RID: "a", At: at(0)})
+	r, _ = r.Apply(Ping{Kind: PingStart, RID: "b", At: at(time.Minute)})
+	r, _ = r.Apply(Ping{Kind: PingFail, RID: "c", At: at(2 * time.Minute)})
+	if len(r.Open) != 2 {
+		t.Fatalf("a finish with an unknown id ended a run: %+v", r.Open)
+	}
+	r, started := r.Apply(Ping{Kind: PingSuccess, At: at(3 * time.Minute)})
+	if !started.IsZero() || r.HasDuration || len(r.Open) != 1 || r.Open[0].RID != "a" {
+		t.Fatalf("rid-less finish: started %v, runs %+v; want b ended unmeasured, a open", started, r)
+	}
+}
+
 // TestRunsStayBounded: starts that never finish do not pile up.
 func TestRunsStayBounded(t *testing.T) {
 	var r Runs
