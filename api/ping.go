@@ -32,6 +32,12 @@ const pingDrainLimit = 1 << 20
 // maxPingMessageChars bounds the message a finishing ping's body gives the service.
 const maxPingMessageChars = 200
 
+// The interval and grace (seconds) of a service a ping creates (?create=1).
+const (
+	createdInterval = 86400
+	createdGrace    = 3600
+)
+
 // maxRunTimeout bounds a start's own ?timeout=.
 const maxRunTimeout = 366 * 24 * time.Hour
 
@@ -415,6 +421,11 @@ func (a *API) createForPing(e *core.RequestEvent, sid, key string) (ingest.Grant
 	}
 	rec := core.NewRecord(col)
 	rec.Set("serviceId", sid)
+	// Healthchecks' defaults for a new check (a period of a day, an hour's grace): a
+	// service made by its first ping is most often a daily job, which the beat defaults
+	// (120 s, 300 s) would call down the same morning.
+	rec.Set("interval", createdInterval)
+	rec.Set("stalenessThreshold", createdInterval+createdGrace)
 	if err := e.App.Save(rec); err != nil {
 		// Another ping may have created it meanwhile.
 		if grant, refusal := a.Registry.AuthorizeBeat(sid, key); refusal == "" {

@@ -316,3 +316,25 @@ func TestPingRunBoundDefaults(t *testing.T) {
 		t.Fatalf("daily past its grace (30 min) while running: %+v, want down", st)
 	}
 }
+
+// TestPingCreateUsesDailyDefaults: a service made by its first ping (?create=1) gets
+// Healthchecks' defaults for a new check, a day and an hour's grace, not the beat
+// defaults that would call a daily job down the same morning.
+func TestPingCreateUsesDailyDefaults(t *testing.T) {
+	h := newHarness(t)
+	h.apiKey("every-service-key-long", []string{"heartbeat"}, nil, false)
+	res := h.do("GET", "/ping/every-service-key-long/nightly-db-dump?create=1", "")
+	if res.Code != 201 || body(res) != "Created" {
+		t.Fatalf("create: %d %q", res.Code, body(res))
+	}
+	var got struct {
+		Interval  int `db:"interval"`
+		Threshold int `db:"stalenessThreshold"`
+	}
+	if err := h.app.DB().NewQuery("SELECT interval, stalenessThreshold FROM services WHERE serviceId = 'nightly-db-dump'").One(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Interval != 86400 || got.Threshold != 90000 {
+		t.Errorf("created with interval %d, threshold %d; want 86400 and 90000", got.Interval, got.Threshold)
+	}
+}
