@@ -225,6 +225,32 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 
+	// A cron job's page draws its runs: a bar per run, the failed one in its own class.
+	var bars, failed int
+	var runningBadge string
+	run("the runs chart of a cron job",
+		chromedp.EmulateViewport(1440, 900),
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+		chromedp.Navigate(srv.URL+"/services/nightly-backup"),
+		chromedp.WaitVisible("#runs-chart", chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll("#runs-chart rect").length`, &bars),
+		chromedp.Evaluate(`document.querySelectorAll("#runs-chart rect.fail").length`, &failed),
+		chromedp.Text("#running", &runningBadge, chromedp.ByID),
+		chromedp.ScrollIntoView("#runs", chromedp.ByID),
+		chromedp.Sleep(300*time.Millisecond), // let the fonts settle before the picture
+	)
+	if bars != demoRunNights+1 || failed != 1 {
+		t.Errorf("runs chart: %d bars, %d failed; want %d (one a night and tonight's) with 1 failed", bars, failed, demoRunNights+1)
+	}
+	if !strings.HasPrefix(strings.Join(strings.Fields(runningBadge), " "), "Running since ") {
+		t.Errorf("running badge: got %q", runningBadge)
+	}
+	var runsPNG []byte
+	run("screenshot the runs", chromedp.CaptureScreenshot(&runsPNG))
+	if err := os.WriteFile(filepath.Join(screenshotDir, "service-runs-1440x900-light.png"), runsPNG, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	// On a phone the service page's tables become cards whose cells say what they are,
 	// and nothing is wider than the screen, not even inside a scrolling box.
 	var fit struct {
@@ -295,7 +321,11 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 		{"cache-warmer", "Cache warmer", "jobs", "up", "warmed 300 keys", 2 * time.Hour, true},
 		{"legacy-ftp", "Legacy FTP sync", "", "", "", 0, false},
 	} {
-		h.service(d.id, "k-"+d.id, map[string]any{"name": d.name, "group": d.group, "paused": d.paused})
+		fields := map[string]any{"name": d.name, "group": d.group, "paused": d.paused}
+		if d.id == "nightly-backup" { // a cron job, with runs
+			fields["pingId"], fields["schedule"], fields["timezone"], fields["maxRuntime"] = demoPingID, "0 2 * * *", "Europe/Riga", 7200
+		}
+		h.service(d.id, "k-"+d.id, fields)
 		h.setCreated(d.id, now.AddDate(0, 0, -120))
 		if d.seen > 0 {
 			setState(t, h.app.DB(), d.id, dbx.Params{"lastSeen": store.DBDate(now.Add(-d.seen)), "lastStatus": d.last, "lastMessage": d.message})
@@ -346,10 +376,43 @@ func demoServices(t *testing.T, h *harness, now time.Time) {
 	if err := store.InsertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "message", "metadata", "sourceIp", "userAgent", "created"}, beats); err != nil {
 		t.Fatal(err)
 	}
+	demoRuns(t, h, ids["nightly-backup"], now)
 	for range 2 {
 		if err := h.s.alerts.CheckStaleness(now); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// demoPingID is the nightly backup's ping URL.
+const demoPingID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+
+// demoRunNights is how many finished runs the nightly backup has; a run that is still
+// going makes one bar more.
+const demoRunNights = 12
+
+// demoRuns gives the nightly backup a run a night for demoRunNights nights, 20 to 40
+// minutes each, one of them failed with exit status 1, and starts tonight's run.
+func demoRuns(t *testing.T, h *harness, recordID string, now time.Time) {
+	t.Helper()
+	var rows [][]any
+	for i := range demoRunNights {
+		start := now.Add(-time.Duration(demoRunNights-i)*24*time.Hour - time.Hour)
+		end := start.Add(time.Duration(20+(i*7)%21) * time.Minute)
+		rid := fmt.Sprintf("%08d-0000-4000-8000-%012d", i, i)
+		status, exit := "up", 0
+		if i == 8 {
+			status, exit = "down", 1
+		}
+		rows = append(rows,
+			[]any{fmt.Sprintf("demorun%07ds", i), recordID, "", "start", 0, rid, "", "", store.DBDate(start)},
+			[]any{fmt.Sprintf("demorun%07de", i), recordID, status, "exit", exit, rid, "copied 12.4 GiB\nsnapshot ok", store.DBDate(start), store.DBDate(end)})
+	}
+	if err := store.InsertRows(h.app.DB(), "heartbeats", []string{"id", "service", "status", "kind", "exitStatus", "rid", "body", "started", "created"}, rows); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.do("GET", "/ping/"+demoPingID+"/start?rid=ffffffff-0000-4000-8000-000000000000", ""); res.Code != 200 {
+		t.Fatalf("start tonight's run: %d %s", res.Code, body(res))
 	}
 }
 

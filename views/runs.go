@@ -103,6 +103,9 @@ func runBars(runs []Run, now time.Time) []runBar {
 		class := runState(r)
 		if d, ok := runLength(r, now); ok && longest > 0 {
 			h = max(minHeight, int(float64(chartHeight)*float64(d)/float64(longest)))
+			if class == "open" {
+				h = max(h, stubHeight) // a run that just began is still seen
+			}
 		} else if !ok && class != "lost" {
 			class += " unknown"
 		}
