@@ -243,3 +243,32 @@ func TestServicePageShowsRuns(t *testing.T) {
 		t.Error("the overview marks only services with an open run as running")
 	}
 }
+
+// TestRunsPanelRefreshes: the runs panel asks for itself again (as the header does), and
+// its partial shows a run that finished since the page was loaded; a stranger gets no
+// partial.
+func TestRunsPanelRefreshes(t *testing.T) {
+	h := newHarness(t)
+	b := runsJob(t, h)
+	doc := page(t, b, "/services/backup")
+	panel := elementByID(doc, "runs")
+	if panel == nil || attrOf(panel, "hx-get") != "/services/backup/runs" || !strings.HasPrefix(attrOf(panel, "hx-trigger"), "every ") {
+		t.Fatalf("runs panel without its refresh: %v", panel)
+	}
+	h.setClock(time.Date(2026, 11, 30, 1, 40, 0, 0, time.UTC))
+	if res := h.do("GET", "/ping/"+runsUUID+"/0?rid="+runsRID3, ""); res.Code != 200 {
+		t.Fatalf("finish: %d", res.Code)
+	}
+	part := page(t, b, "/services/backup/runs")
+	table := elementByID(part, "runs-table")
+	if table == nil {
+		t.Fatal("the partial has no runs table")
+	}
+	rows := nodes(table, func(n *html.Node) bool { return n.Data == "tr" && classed(n, "run-row") })
+	if len(rows) == 0 || strings.Join(cells(rows[0]), " | ") != "Succeeded | 2026-11-30 01:30:00 UTC | 2026-11-30 01:40:00 UTC | 10m 00s | 0 | "+runsRID3 {
+		t.Errorf("newest run in the partial: %q", cells(rows[0]))
+	}
+	if res := h.do("GET", "/services/backup/runs", ""); res.Code == 200 && strings.Contains(body(res), "runs-table") {
+		t.Error("the runs partial was served without a session")
+	}
+}

@@ -72,6 +72,7 @@ func bindRoutes(se *core.ServeEvent, a *api.API, d *dashboard.Dashboard, fast *f
 	pages.GET("/services/{serviceId}", d.ServiceGet)
 	pages.GET("/services/{serviceId}/state", d.ServiceState)
 	pages.GET("/services/{serviceId}/heartbeats", d.ServiceBeats)
+	pages.GET("/services/{serviceId}/runs", d.ServiceRuns)
 	pages.GET("/logout", d.LogoutGet)
 	pages.POST("/logout", d.LogoutPost).Bind(apis.BodyLimit(dashboard.MaxFormBytes))
 	pages.POST("/logout/everywhere", d.LogoutEverywherePost).Bind(apis.BodyLimit(dashboard.MaxFormBytes))

@@ -172,6 +172,15 @@ func (d *Dashboard) ServiceState(e *core.RequestEvent) error {
 	return render(e, http.StatusOK, views.ServiceState(svc))
 }
 
+// ServiceRuns is GET /services/{serviceId}/runs: the runs panel, which refreshes itself.
+func (d *Dashboard) ServiceRuns(e *core.RequestEvent) error {
+	svc, ok, err := d.serviceFor(e, partRuns)
+	if err != nil || !ok {
+		return err
+	}
+	return render(e, http.StatusOK, views.RunsPanel(svc))
+}
+
 // ServiceBeats is GET /services/{serviceId}/heartbeats?page=N: one page of beats.
 func (d *Dashboard) ServiceBeats(e *core.RequestEvent) error {
 	svc, ok, err := d.serviceFor(e, partBeats)

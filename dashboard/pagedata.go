@@ -189,6 +189,7 @@ type servicePart int
 const (
 	partHeader servicePart = iota // the live header alone
 	partBeats                     // and one page of heartbeats
+	partRuns                      // and the runs
 	partAll                       // the whole page: incidents, beats and the log too
 )
 
@@ -223,8 +224,12 @@ func loadService(app core.App, eng *engine.Engine, now time.Time, serviceID stri
 		return svc, err
 	}
 	cronFacts(&svc, cron, v, now)
-	if part == partHeader {
+	switch part {
+	case partHeader:
 		return svc, nil
+	case partRuns:
+		svc.Runs, err = loadRuns(db, r.ID, v.Runs)
+		return svc, err
 	}
 	if svc.Beats, err = loadBeats(db, r.ID, serviceID, page); err != nil || part == partBeats {
 		return svc, err

@@ -315,6 +315,10 @@ func stateURL(serviceID string) string {
 	return "/services/" + url.PathEscape(serviceID) + "/state"
 }
 
+func runsURL(serviceID string) string {
+	return "/services/" + url.PathEscape(serviceID) + "/runs"
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "—"
