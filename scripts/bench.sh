@@ -3,6 +3,7 @@
 # (a bare net/http + one SQLite insert per request), in one run.
 #
 # Usage: bash scripts/bench.sh      (or: make bench)
+#        BENCH_ONLY=ping bash scripts/bench.sh   (the ping section alone, ~1.5 min)
 #
 # Environment:
 #   BENCH_DURATION        length of each measured run (Go duration, default 20s)
@@ -12,6 +13,12 @@
 #   BENCH_SERVICES        services in pass 1 (default 1000)
 #   BENCH_SERVICES_LARGE  services in pass 2, the RSS pass (default 10000)
 #   BENCH_SKIP_OURS=1     bench the floor only (for when the server does not build)
+#   BENCH_ONLY=ping       run only the ping section, on a server of its own
+#   BENCH_PING_DURATION   length of each run of the ping section (default 3500ms)
+#   BENCH_PING_ROUNDS     rounds of the ping section (default 6; each round runs the
+#                         three endpoints, the order rotating from round to round, so a
+#                         multiple of 3 puts each endpoint in each place equally often)
+#   BENCH_PING_CLIENTS    closed-loop clients of the ping section (default 64)
 #
 # All traffic goes to 127.0.0.1. Servers run pinned to CPU 0 and the load
 # generator to CPU 1 (when taskset exists). Every heartbeat acknowledged with
@@ -20,6 +27,17 @@
 # the size of its write-ahead log (data.db-wal) is sampled every 50 ms; the
 # script prints the largest size and the size once the load has settled, and
 # exits non-zero when the log went past WAL_BOUND_MB.
+#
+# The ping section measures, on one server and one fleet, the server's CPU time per
+# acknowledged request for POST /api/heartbeat, GET /ping/<pingId> and GET
+# /ping/<key>/<serviceId>, in short rounds whose order rotates (A B C, B C A, C A B) so
+# that neither the machine's drift nor one run's leftover work (a checkpoint, the
+# collector) always lands on the same endpoint. Each round gives a ratio ping/heartbeat
+# of runs seconds apart; the verdict per ping path, PASS or MISS for "ping CPU/beat <=
+# heartbeat CPU/beat", is on the median of those ratios with no tolerance (the median,
+# so that one round hit by someone else's burst of work on a shared machine does not
+# decide it); the ratio of the pooled figures (all ticks over all replies) is printed
+# beside it.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 
@@ -32,6 +50,21 @@ RATE=${BENCH_RATE:-3000}
 SERVICES=${BENCH_SERVICES:-1000}
 SERVICES_LARGE=${BENCH_SERVICES_LARGE:-10000}
 SKIP_OURS=${BENCH_SKIP_OURS:-0}
+ONLY=${BENCH_ONLY:-}
+PING_DURATION=${BENCH_PING_DURATION:-3500ms}
+PING_ROUNDS=${BENCH_PING_ROUNDS:-6}
+PING_CLIENTS=${BENCH_PING_CLIENTS:-64}
+case "$ONLY" in
+"" | ping) ;;
+*)
+	echo "bench: BENCH_ONLY must be empty or ping, got '$ONLY'" >&2
+	exit 2
+	;;
+esac
+if [ "$ONLY" = ping ] && [ "$SKIP_OURS" = 1 ]; then
+	echo "bench: BENCH_ONLY=ping needs our server (BENCH_SKIP_OURS=1 is set)" >&2
+	exit 2
+fi
 WAL_BOUND_MB=64 # the write-ahead log may never pass this (a 1 GB volume must not fill)
 SU_EMAIL=bench@example.com
 SU_PASSWORD=bench-password-1234
@@ -172,6 +205,9 @@ load() {
 		log "ERROR: no ok2xx in $RESULTS/$name.json"
 		return 1
 	fi
+	if [ -n "$t0" ] && [ -n "$t1" ]; then
+		echo "$((t1 - t0))" >"$RESULTS/$name.ticks"
+	fi
 	if [ -n "$t0" ] && [ -n "$t1" ] && [ "$LAST_OK" -gt 0 ]; then
 		# Server CPU time (user + system) per acknowledged beat, in microseconds: less
 		# sensitive than beats/s to whatever else the machine is doing.
@@ -241,6 +277,145 @@ sample_rss() {
 
 mb() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
+# ---- ping section: CPU per beat of the three ways to beat ----------------------
+PING_EPS=(heartbeat ping-uuid ping-slug)
+
+# ping_section URL PID: on the running server PID (its SERVICES services made by
+# loadgen setup), a 1 s unmeasured warm-up of each endpoint, then PING_ROUNDS rounds
+# of the three endpoints, the order rotated by one each round. Sets PING_SECTION_OK
+# to the 2xx replies of all of them (each one a heartbeats row).
+ping_section() {
+	local url=$1 pid=$2 ep round k
+	PING_SECTION_OK=0
+	log "ping section: ${PING_EPS[*]}, $PING_ROUNDS rounds of $PING_DURATION each, $PING_CLIENTS clients"
+	for ep in "${PING_EPS[@]}"; do
+		load "_ping-warmup-$ep" "$url" "$SERVICES" --label "$ep" --endpoint "$ep" --mode closed \
+			--concurrency "$PING_CLIENTS" --duration 1s
+		PING_SECTION_OK=$((PING_SECTION_OK + LAST_OK))
+	done
+	for ((round = 1; round <= PING_ROUNDS; round++)); do
+		for ((k = 0; k < ${#PING_EPS[@]}; k++)); do
+			ep=${PING_EPS[$(((k + round - 1) % ${#PING_EPS[@]}))]}
+			TARGET_PID=$pid load "ping-$ep-r$round" "$url" "$SERVICES" --label "$ep" --endpoint "$ep" \
+				--mode closed --concurrency "$PING_CLIENTS" --duration "$PING_DURATION"
+			PING_SECTION_OK=$((PING_SECTION_OK + LAST_OK))
+		done
+	done
+}
+
+# ping_summary: the ping section's table (server CPU per acknowledged request, per
+# round and pooled over the rounds, i.e. all CPU ticks over all 2xx replies) and a PASS
+# or MISS line per ping path.
+ping_summary() {
+	local ep round f ticks ok sum_t sum_ok row hb pooled ratio rounds r_hb r_ep verdict median
+	declare -A POOLED
+	echo "-- ping paths: server CPU per acknowledged request, one server, $SERVICES services, closed loop, $PING_CLIENTS clients, $PING_ROUNDS rounds of $PING_DURATION (order rotates A B C, B C A, C A B) --"
+	echo "   (verdict: median over the rounds of ping/heartbeat, no tolerance; pooled = all CPU ticks / all 2xx replies)"
+	printf '%-10s' endpoint
+	for ((round = 1; round <= PING_ROUNDS; round++)); do printf '%12s' "r$round us"; done
+	printf '%12s%12s%10s\n' "pooled us" "req/s" "p99 ms"
+	for ep in "${PING_EPS[@]}"; do
+		row=$(printf '%-10s' "$ep")
+		sum_t=0 sum_ok=0
+		for ((round = 1; round <= PING_ROUNDS; round++)); do
+			f=$RESULTS/ping-$ep-r$round
+			if [ -f "$f.cpu" ]; then row+=$(printf '%12s' "$(cat "$f.cpu")"); else row+=$(printf '%12s' -); fi
+			if [ -f "$f.ticks" ] && [ -f "$f.json" ]; then
+				ticks=$(cat "$f.ticks")
+				ok=$(sed -n 's/.*"ok2xx":\([0-9]*\).*/\1/p' "$f.json")
+				sum_t=$((sum_t + ticks)) sum_ok=$((sum_ok + ok))
+			fi
+		done
+		if [ "$sum_ok" -gt 0 ]; then
+			POOLED[$ep]=$(awk -v t="$sum_t" -v hz="$CLK_TCK" -v n="$sum_ok" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+		else
+			POOLED[$ep]=""
+		fi
+		row+=$(printf '%12s' "${POOLED[$ep]:--}")
+		row+=$(awk -v n="$PING_ROUNDS" -v ep="$ep" -v dir="$RESULTS" 'BEGIN {
+			for (r = 1; r <= n; r++) {
+				f = dir "/ping-" ep "-r" r ".json"
+				while ((getline line < f) > 0) {
+					if (match(line, /"beatsPerSec":[0-9.]+/)) { bps += substr(line, RSTART + 14, RLENGTH - 14); m++ }
+					if (match(line, /"p99Ms":[0-9.]+/)) { p = substr(line, RSTART + 8, RLENGTH - 8) + 0; if (p > p99) p99 = p }
+				}
+				close(f)
+			}
+			if (m > 0) printf "%12.0f%10.2f", bps / m, p99; else printf "%12s%10s", "-", "-"
+		}')
+		echo "$row"
+	done
+	hb=${POOLED[heartbeat]:-}
+	for ep in ping-uuid ping-slug; do
+		pooled=${POOLED[$ep]:-}
+		if [ -z "$hb" ] || [ -z "$pooled" ]; then
+			echo "MISS  $ep: not measured"
+			FAILED=1
+			continue
+		fi
+		ratio=$(awk -v a="$pooled" -v b="$hb" 'BEGIN { printf "%.3f", a / b }')
+		rounds=""
+		for ((round = 1; round <= PING_ROUNDS; round++)); do
+			r_hb=$RESULTS/ping-heartbeat-r$round.cpu r_ep=$RESULTS/ping-$ep-r$round.cpu
+			if [ -f "$r_hb" ] && [ -f "$r_ep" ]; then
+				rounds+=" $(awk -v a="$(cat "$r_ep")" -v b="$(cat "$r_hb")" 'BEGIN { printf "%.2f", a / b }')"
+			fi
+		done
+		if [ -z "$rounds" ]; then
+			echo "MISS  $ep: no round measured both"
+			FAILED=1
+			continue
+		fi
+		median=$(echo "$rounds" | tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+		verdict=MISS
+		if awk -v m="$median" 'BEGIN { exit !(m <= 1) }'; then verdict=PASS; fi
+		echo "$verdict  $ep CPU/beat <= heartbeat CPU/beat: median ratio $median over $PING_ROUNDS rounds (no tolerance); pooled $pooled us vs $hb us, ratio $ratio; per round:$rounds"
+	done
+}
+
+# print_header: the machine and the conditions of the run.
+print_header() {
+	echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sr)"
+	echo "go:       $(go version | awk '{ print $3 }')"
+	if [ ${#PIN_SERVER[@]} -gt 0 ]; then
+		echo "pinning:  servers on CPU 0, load generator on CPU 1"
+	else
+		echo "pinning:  NONE (taskset missing)"
+	fi
+	echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min load average at the end)"
+}
+
+if [ "$ONLY" = ping ]; then
+	PORT=$("$LOADGEN" freeport)
+	URL=http://127.0.0.1:$PORT
+	DATA=$WORK/ping
+	log "ping only: our server on $URL, $SERVICES services"
+	start_ours "$DATA" "$PORT"
+	PING_PID=$SERVER_PID
+	${PIN_LOAD[@]+"${PIN_LOAD[@]}"} "$LOADGEN" setup --url "$URL" --services "$SERVICES" \
+		--email "$SU_EMAIL" --password "$SU_PASSWORD" --concurrency 16 >&2
+	ping_section "$URL" "$PING_PID"
+	stop_server "$PING_PID" "our server"
+	check_rows "ours, ping section ($SERVICES services)" "$DATA/data.db" "$PING_SECTION_OK"
+	echo
+	echo "================ ping path benchmark (BENCH_ONLY=ping) ================"
+	print_header
+	echo
+	ping_summary
+	echo
+	echo "durability (rows in heartbeats after graceful stop vs 2xx replies, warm-up included):"
+	for line in ${DURABILITY[@]+"${DURABILITY[@]}"}; do
+		echo "  $line"
+	done
+	echo "======================================================================="
+	if [ "$FAILED" -ne 0 ]; then
+		echo "bench: FAILED (see MISMATCH, MISS or errors above)" >&2
+		exit 1
+	fi
+	exit 0
+fi
+
 # ---- pass 1: 1,000 services ------------------------------------------------
 log "work dir $WORK; duration $DURATION per run, warm-up $WARMUP, open-loop rate $RATE/s"
 
@@ -290,6 +465,10 @@ fi
 load floor-open-64 "$FLOOR_URL" "$SERVICES" --label floor --mode open --rate "$RATE" --concurrency 64 --duration "$DURATION"
 FLOOR_OK=$((FLOOR_OK + LAST_OK))
 if [ "$SKIP_OURS" != 1 ]; then
+	# The ping section runs on this server once the floor comparison is done; its
+	# pings are heartbeats rows too, so the durability check below covers them.
+	ping_section "$URL" "$OURS1_PID"
+	OURS_OK=$((OURS_OK + PING_SECTION_OK))
 	stop_server "$OURS1_PID" "our server"
 	check_rows "ours ($SERVICES services)" "$DATA/data.db" "$OURS_OK"
 else
@@ -344,14 +523,7 @@ report_files() {
 
 echo
 echo "================ heartbeat ingest benchmark ================"
-echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sr)"
-echo "go:       $(go version | awk '{ print $3 }')"
-if [ ${#PIN_SERVER[@]} -gt 0 ]; then
-	echo "pinning:  servers on CPU 0, load generator on CPU 1"
-else
-	echo "pinning:  NONE (taskset missing)"
-fi
+print_header
 echo "runs:     $DURATION each; open loop at $RATE beats/s; latency over 2xx replies, open loop from scheduled send time"
 echo
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -371,6 +543,10 @@ mapfile -t FILES < <(report_files ours-open-64 floor-open-64 ours-10k-closed-64)
 echo
 echo "$RSS_LINE"
 echo
+if [ "$SKIP_OURS" != 1 ]; then
+	ping_summary
+	echo
+fi
 echo "dashboard (targets: GET / with 1,000 services under 50 ms median; refresh partial for 100 services under 30 KB):"
 echo "${RENDER:-not measured}" | sed 's/^/  /'
 echo
