@@ -6,6 +6,7 @@
 # Usage: bash scripts/bench-scale.sh        (or: make bench-scale)
 #        BENCH_QUICK=1 bash scripts/bench-scale.sh      a quick look (minutes, not an hour)
 #        BENCH_SCALES=10000 BENCH_QUICK=1 bash scripts/bench-scale.sh
+#        BENCH_CRON=1 BENCH_SCALES=100000 BENCH_QUICK=1 make bench-scale   the same fleet as cron jobs
 #
 # For each scale, bin/scalebench:
 #   1. writes a services.json of N services and times `heartbeat-monitor import` of it
@@ -37,6 +38,14 @@
 #   BENCH_SCALE_TIMEOUT    hard bound on each scale (default 45m)
 #   BENCH_SERVER_ARGS      extra flags for `serve`
 #   BENCH_KEEP=1           keep the work dirs (data, services.json, server.log)
+#   BENCH_CRON=1           cron mode (issue 10): every service a cron job with a known pingId, a
+#                          schedule (*/5 * * * *, 0 * * * *, 30 3 * * *), a zone (Europe/Riga,
+#                          America/New_York, Australia/Sydney, UTC) and a grace, imported with
+#                          `import --from healthchecks` (bulk: the same columns); the load pings in
+#                          Healthchecks' dialect: 70 % GET /ping/<uuid>, 10 % /start?rid=, 10 % /0?rid=
+#                          (the same rid, ~2 s later), 10 % /ping/<key>/<serviceId>. The run waits (up
+#                          to 5 min) so that a */5 fire time, when a third of the fleet goes late at
+#                          once, falls in the middle of the load. Same table and targets as plain.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 
@@ -61,6 +70,10 @@ IMPORT_TIMEOUT=${BENCH_IMPORT_TIMEOUT:-2m}
 SCALE_TIMEOUT=${BENCH_SCALE_TIMEOUT:-45m}
 SERVER_ARGS=${BENCH_SERVER_ARGS:-}
 KEEP=${BENCH_KEEP:-0}
+MODE_ARGS=()
+if [ "${BENCH_CRON:-0}" = 1 ]; then
+	MODE_ARGS=(--cron)
+fi
 
 SERVER=./bin/heartbeat-monitor
 SCALEBENCH=./bin/scalebench
@@ -103,14 +116,15 @@ go build -o "$SCALEBENCH" ./cmd/scalebench
 
 RESULTS=()
 for n in $SCALES; do
-	log "scale $n services (load $DURATION, idle $IDLE); work dir $WORK/$n"
+	log "scale $n services${MODE_ARGS[0]+ (cron)} (load $DURATION, idle $IDLE); work dir $WORK/$n"
 	mkdir -p "$WORK/$n"
 	# scalebench bounds itself (--timeout); timeout(1) is the backstop.
 	${PIN_BENCH[@]+"${PIN_BENCH[@]}"} timeout --signal=TERM --kill-after=2m "$SCALE_TIMEOUT" \
 		"$SCALEBENCH" scale --services "$n" --bin "$SERVER" --work "$WORK/$n" \
 		--import "$IMPORT" --importTimeout "$IMPORT_TIMEOUT" --rate "$RATE" --inflight "$INFLIGHT" \
 		--duration "$DURATION" --idle "$IDLE" --settle "$SETTLE" --repeat "$REPEAT" \
-		--serverArgs "$SERVER_ARGS" --timeout "$SCALE_TIMEOUT" --json "$WORK/$n.json" &
+		--serverArgs "$SERVER_ARGS" --timeout "$SCALE_TIMEOUT" --json "$WORK/$n.json" \
+		${MODE_ARGS[@]+"${MODE_ARGS[@]}"} &
 	BENCH_PID=$!
 	rc=0
 	wait "$BENCH_PID" || rc=$?

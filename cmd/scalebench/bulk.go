@@ -16,7 +16,7 @@ import (
 // pbDateLayout is how PocketBase stores dates in SQLite.
 const pbDateLayout = "2006-01-02 15:04:05.000Z"
 
-// Bulk insert sizes: rows per INSERT statement (10 columns each keeps a
+// Bulk insert sizes: rows per INSERT statement (14 columns each keeps a
 // statement under SQLite's 32,766 bound variables) and rows per transaction.
 const (
 	bulkRowsPerInsert = 500
@@ -25,8 +25,11 @@ const (
 
 // bulkColumns are the services columns the bulk path sets, exactly as the
 // migrations and the record hooks would (every other column keeps the
-// default PocketBase gives it: ” for text and dates, 0, false, '[]').
-var bulkColumns = []string{"id", "serviceId", "name", "apiKey", "interval", "stalenessThreshold", "paused", "created", "updated"}
+// default PocketBase gives it: ” for text and dates, 0, false, '[]'). Every
+// service gets its pingId (the field autogenerates one on a save); in cron
+// mode it also gets its schedule, timezone and grace (maxRuntime 0: no bound).
+var bulkColumns = []string{"id", "serviceId", "name", "apiKey", "interval", "stalenessThreshold", "paused",
+	"pingId", "schedule", "timezone", "grace", "maxRuntime", "created", "updated"}
 
 // recordIDs hands out PocketBase-style record ids: 15 characters of
 // [a-z0-9], random but reproducible from the seed.
@@ -89,8 +92,9 @@ func checkColumns(ctx context.Context, db *sql.DB, table string, want []string) 
 }
 
 // bulkInsertServices writes services from..n-1 into the services table of
-// a migrated, stopped data dir, with multi-row INSERTs in big transactions.
-func bulkInsertServices(ctx context.Context, dir string, from, n int, now time.Time) error {
+// a migrated, stopped data dir, with multi-row INSERTs in big transactions;
+// with cron, each is a cron job (cronSpec).
+func bulkInsertServices(ctx context.Context, dir string, from, n int, now time.Time, cron bool) error {
 	db, err := openDataDB(dir)
 	if err != nil {
 		return err
@@ -126,8 +130,12 @@ func bulkInsertServices(ctx context.Context, dir string, from, n int, now time.T
 			args := make([]any, 0, (end-start)*len(bulkColumns))
 			for i := start; i < end; i++ {
 				id := serviceID(i)
+				expr, tz, grace := "", "", 0
+				if cron {
+					expr, tz, grace = cronSpec(i)
+				}
 				args = append(args, ids.next(), id, "Bench service "+id[3:], serviceKey(i),
-					benchInterval, benchThreshold, false, stamp, stamp)
+					benchInterval, benchThreshold, false, pingID(i), expr, tz, grace, 0, stamp, stamp)
 			}
 			stmt, err := prepare(end - start)
 			if err != nil {
@@ -162,6 +170,12 @@ func insertSQL(table string, cols []string, rows int) string {
 // service to a stopped data dir, so /api/status can be timed from the
 // first instant the server answers.
 func insertReadKey(ctx context.Context, dir, key string, now time.Time) error {
+	return insertAPIKey(ctx, dir, "scalebench read key", key, "read", now)
+}
+
+// insertAPIKey adds an enabled api_keys record with one scope for every
+// service to a stopped data dir.
+func insertAPIKey(ctx context.Context, dir, name, key, scope string, now time.Time) error {
 	db, err := openDataDB(dir)
 	if err != nil {
 		return err
@@ -173,9 +187,9 @@ func insertReadKey(ctx context.Context, dir, key string, now time.Time) error {
 	}
 	stamp := now.UTC().Format(pbDateLayout)
 	_, err = db.ExecContext(ctx, insertSQL("api_keys", cols, 1),
-		newRecordIDs(uint64(now.UnixNano())).next(), "scalebench read key", key, "[]", `["read"]`, false, stamp, stamp)
+		newRecordIDs(uint64(now.UnixNano())^uint64(len(name))).next(), name, key, "[]", `["`+scope+`"]`, false, stamp, stamp)
 	if err != nil {
-		return fmt.Errorf("scalebench: insert read key: %w", err)
+		return fmt.Errorf("scalebench: insert %s: %w", name, err)
 	}
 	return nil
 }

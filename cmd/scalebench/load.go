@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,13 @@ type loadConfig struct {
 	duration time.Duration
 	inflight int
 	timeout  time.Duration
+	// cron sends pings in Healthchecks' dialect (cronTarget) instead of
+	// POST /api/heartbeat; fleetKey is the heartbeat key of the slug pings.
+	cron     bool
+	fleetKey string
+	// fire, when set, is a fire time in the load: the beats due from 1 s before it to
+	// 5 s after are reported on their own (FireMaxMs, FireP99Ms).
+	fire time.Time
 }
 
 // loadResult is what an open-loop run measured. Latency is from each
@@ -58,6 +66,16 @@ type loadResult struct {
 	// of the run: a service's first beat changes its state (unknown to up),
 	// the ones after mostly do not.
 	FirstBeats int64 `json:"firstBeats"`
+	// Kinds counts acknowledged requests by kind (cron mode: uuid, start,
+	// finish, slug; plain mode: heartbeat).
+	Kinds map[string]int64 `json:"kinds,omitempty"`
+	// FinishDelayS is, in cron mode, how long after its start a run's finish is sent.
+	FinishDelayS float64 `json:"finishDelayS,omitempty"`
+	// FireAtS is when the fire time was, in seconds into the run (0: none in it);
+	// FireMaxMs and FireP99Ms are of the requests due from 1 s before it to 5 s after.
+	FireAtS   float64 `json:"fireAtS,omitempty"`
+	FireMaxMs float64 `json:"fireMaxMs,omitempty"`
+	FireP99Ms float64 `json:"fireP99Ms,omitempty"`
 }
 
 // newHTTPClient is a keep-alive client for loopback traffic, no proxy.
@@ -83,6 +101,7 @@ type beatSample struct {
 	sched time.Time
 	lat   time.Duration
 	svc   int32
+	kind  reqKind
 }
 
 // warmUp opens up to conns keep-alive connections to the server with
@@ -113,7 +132,7 @@ func warmUp(ctx context.Context, client *http.Client, baseURL string, conns int)
 func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 	client := newHTTPClient(cfg.inflight, cfg.timeout)
 	defer client.CloseIdleConnections()
-	url := cfg.baseURL + "/api/heartbeat"
+	finishDelay := finishDelaySteps(cfg.rate)
 	warmUp(ctx, client, cfg.baseURL, min(cfg.inflight, 64))
 
 	type job struct {
@@ -131,15 +150,18 @@ func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 	for w := range cfg.inflight {
 		wg.Go(func() {
 			for j := range jobs {
-				svc := int(j.n % int64(cfg.services))
-				lat, err := sendBeat(hard, client, url, svc, j.sched)
+				tg := plainTarget(cfg.baseURL, int(j.n%int64(cfg.services)))
+				if cfg.cron {
+					tg = cronTarget(cfg.baseURL, j.n, cfg.services, finishDelay, cfg.fleetKey)
+				}
+				lat, err := send(hard, client, tg, j.sched)
 				outstanding.Add(-1)
 				if err != nil {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 					continue
 				}
-				samples[w] = append(samples[w], beatSample{sched: j.sched, lat: lat, svc: int32(svc)})
+				samples[w] = append(samples[w], beatSample{sched: j.sched, lat: lat, svc: int32(tg.svc), kind: tg.kind})
 			}
 		})
 	}
@@ -184,6 +206,10 @@ func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 	if v, ok := firstErr.Load().(string); ok {
 		res.FirstError = v
 	}
+	if cfg.cron {
+		res.FinishDelayS = math.Round(float64(finishDelay)/cfg.rate*100) / 100
+	}
+	res.Kinds = map[string]int64{}
 	if elapsed > 0 {
 		res.AchievedPS = math.Round(float64(res.OK)/elapsed.Seconds()*10) / 10
 	}
@@ -193,6 +219,7 @@ func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 	var slowest beatSample
 	seen := make([]bool, cfg.services)
 	for i, s := range all {
+		res.Kinds[s.kind.String()]++
 		if !seen[s.svc] {
 			seen[s.svc] = true
 			res.FirstBeats++
@@ -206,6 +233,20 @@ func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 			off = append(off, s.lat)
 		case s.lat > boundaryMax:
 			boundaryMax = s.lat
+		}
+	}
+	if !cfg.fire.IsZero() && cfg.fire.After(start) && cfg.fire.Before(end) {
+		res.FireAtS = math.Round(cfg.fire.Sub(start).Seconds()*10) / 10
+		var near []time.Duration
+		for _, s := range all {
+			if d := s.sched.Sub(cfg.fire); d >= -time.Second && d < 5*time.Second {
+				near = append(near, s.lat)
+			}
+		}
+		slices.Sort(near)
+		res.FireP99Ms = msOf(percentile(near, 99))
+		if len(near) > 0 {
+			res.FireMaxMs = msOf(near[len(near)-1])
 		}
 	}
 	slices.Sort(off)
@@ -223,16 +264,90 @@ func runLoad(ctx context.Context, cfg loadConfig) loadResult {
 	return res
 }
 
-// sendBeat posts the beat of bench service i and returns its latency from
-// sched; anything but a 200 with "success":true is an error.
-func sendBeat(ctx context.Context, client *http.Client, url string, i int, sched time.Time) (time.Duration, error) {
-	body := `{"serviceId":"` + serviceID(i) + `","status":"up","message":"scalebench"}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader([]byte(body)))
-	if err != nil {
-		return 0, fmt.Errorf("build beat: %w", err)
+// reqKind is what one request of the load is.
+type reqKind uint8
+
+const (
+	kindHeartbeat reqKind = iota // POST /api/heartbeat (plain mode)
+	kindUUID                     // GET /ping/<pingId>
+	kindStart                    // GET /ping/<pingId>/start?rid=<rid>
+	kindFinish                   // GET /ping/<pingId>/0?rid=<rid of its start>
+	kindSlug                     // GET /ping/<key>/<serviceId>
+)
+
+func (k reqKind) String() string {
+	return [...]string{"heartbeat", "uuid", "start", "finish", "slug"}[k]
+}
+
+// target is one request of the load: what to send and how to judge the reply.
+type target struct {
+	method, url, body, bearer string
+	svc                       int
+	kind                      reqKind
+}
+
+// plainTarget is the beat of bench service i: POST /api/heartbeat with its key.
+func plainTarget(base string, i int) target {
+	return target{method: http.MethodPost, url: base + "/api/heartbeat", svc: i, kind: kindHeartbeat,
+		body: `{"serviceId":"` + serviceID(i) + `","status":"up","message":"scalebench"}`, bearer: serviceKey(i)}
+}
+
+// Cron mode's mix, per cronCycle load steps: the first cronUUIDs are success pings by
+// pingId, then cronStarts starts, as many finishes, and the rest slug pings.
+const (
+	cronCycle  = 20
+	cronUUIDs  = 14
+	cronStarts = 2
+)
+
+// finishDelaySteps is how many load steps after a start its finish is sent: about 2 s
+// at rate, and a whole number of cycles plus cronStarts, so that a start's step lands
+// on a finish's step.
+func finishDelaySteps(rate float64) int64 {
+	cycles := max(1, int64(math.Round(rate*2/cronCycle)))
+	return cycles*cronCycle + cronStarts
+}
+
+// cronTarget is load step n in cron mode (services round robin), in Healthchecks'
+// dialect: 70 % GET /ping/<pingId>; 10 % /ping/<pingId>/start?rid=<rid>, each followed
+// finishDelay steps later by 10 % /ping/<pingId>/0?rid=<the same rid> (a run of about
+// 2 s with its duration measured); 10 % /ping/<fleetKey>/<serviceId>.
+func cronTarget(base string, n int64, services int, finishDelay int64, fleetKey string) target {
+	svc := int(n % int64(services))
+	switch slot := n % cronCycle; {
+	case slot < cronUUIDs:
+	case slot < cronUUIDs+cronStarts:
+		return target{method: http.MethodGet, url: base + "/ping/" + pingID(svc) + "/start?rid=" + runID(n), svc: svc, kind: kindStart}
+	case slot < cronUUIDs+2*cronStarts:
+		m := n - finishDelay
+		if m < 0 { // its start would have come before the load
+			break
+		}
+		svc = int(m % int64(services))
+		return target{method: http.MethodGet, url: base + "/ping/" + pingID(svc) + "/0?rid=" + runID(m), svc: svc, kind: kindFinish}
+	default:
+		return target{method: http.MethodGet, url: base + "/ping/" + fleetKey + "/" + serviceID(svc), svc: svc, kind: kindSlug}
 	}
-	req.Header.Set("Authorization", "Bearer "+serviceKey(i))
-	req.Header.Set("Content-Type", "application/json")
+	return target{method: http.MethodGet, url: base + "/ping/" + pingID(svc), svc: svc, kind: kindUUID}
+}
+
+// send sends t and returns its latency from sched. A heartbeat must be answered 200
+// with "success":true, a ping 200 "OK"; anything else is an error.
+func send(ctx context.Context, client *http.Client, t target, sched time.Time) (time.Duration, error) {
+	var body io.Reader
+	if t.body != "" {
+		body = strings.NewReader(t.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, t.method, t.url, body)
+	if err != nil {
+		return 0, fmt.Errorf("build %s: %w", t.kind, err)
+	}
+	if t.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+t.bearer)
+	}
+	if t.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
@@ -241,10 +356,14 @@ func sendBeat(ctx context.Context, client *http.Client, url string, i int, sched
 	resp.Body.Close()
 	lat := time.Since(sched)
 	if err != nil {
-		return 0, fmt.Errorf("read beat reply: %w", err)
+		return 0, fmt.Errorf("read %s reply: %w", t.kind, err)
 	}
-	if resp.StatusCode != http.StatusOK || !bytes.Contains(data, []byte(`"success":true`)) {
-		return 0, fmt.Errorf("HTTP %d: %.120s", resp.StatusCode, data)
+	ok := bytes.Contains(data, []byte(`"success":true`))
+	if t.kind != kindHeartbeat {
+		ok = strings.TrimSpace(string(data)) == "OK"
+	}
+	if resp.StatusCode != http.StatusOK || !ok {
+		return 0, fmt.Errorf("%s: HTTP %d: %.120s", t.kind, resp.StatusCode, data)
 	}
 	return lat, nil
 }

@@ -9,8 +9,10 @@
 // Subcommands:
 //
 //	scalebench gen --services N --out FILE    write a services.json for `heartbeat-monitor import`
+//	                                          (--cron: Healthchecks' checks JSON for --from healthchecks)
 //	scalebench bulk --services N --dir DIR     insert services straight into a migrated, stopped data dir
-//	scalebench scale --services N [flags]     measure one scale, print its table (and --json)
+//	scalebench scale --services N [flags]     measure one scale, print its table (and --json);
+//	                                          --cron: every service a cron job, pinged in Healthchecks' dialect
 //	scalebench summary FILE.json...           print the targets of saved scales with PASS/MISS
 //
 // Run "scalebench SUBCOMMAND -h" for the flags of each.
@@ -59,6 +61,7 @@ func bulkCmd(args []string) error {
 	fs := flag.NewFlagSet("scalebench bulk", flag.ContinueOnError)
 	n := fs.Int("services", 10000, "number of services")
 	dir := fs.String("dir", "", "a data dir the server has migrated (serve it once), not in use")
+	cron := fs.Bool("cron", false, "cron jobs: each service with its pingId, a schedule, a zone and a grace")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +72,7 @@ func bulkCmd(args []string) error {
 		return errors.New("--dir is required")
 	}
 	t0 := time.Now()
-	if err := bulkInsertServices(context.Background(), *dir, 0, *n, time.Now()); err != nil {
+	if err := bulkInsertServices(context.Background(), *dir, 0, *n, time.Now(), *cron); err != nil {
 		return err
 	}
 	fmt.Printf("bulk %s: %.1f s\n", humanCount(*n), time.Since(t0).Seconds())

@@ -17,7 +17,7 @@ import (
 
 	monitorapp "github.com/heartbeat-monitor/heartbeat-monitor/app"
 	"github.com/heartbeat-monitor/heartbeat-monitor/cli"
-	_ "github.com/heartbeat-monitor/heartbeat-monitor/migrations"
+	"github.com/heartbeat-monitor/heartbeat-monitor/migrations"
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -69,7 +69,7 @@ func TestGeneratedFileImportsAndBulkMatchesIt(t *testing.T) {
 	}
 
 	// The bulk path writes services n..2n-1 beside the imported 0..n-1.
-	if err := bulkInsertServices(context.Background(), data, n, 2*n, time.Now()); err != nil {
+	if err := bulkInsertServices(context.Background(), data, n, 2*n, time.Now(), false); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := app.FindAllRecords("services")
@@ -84,7 +84,10 @@ func TestGeneratedFileImportsAndBulkMatchesIt(t *testing.T) {
 		byID[r.GetString("serviceId")] = r
 	}
 	idPattern := regexp.MustCompile(`^[a-z0-9]{15}$`)
-	perService := []string{"id", "serviceId", "name", "apiKey", "created", "updated"}
+	// pingId: import's is random (the field autogenerates it), bulk's is pingID(i);
+	// both must be a pingId the server accepts.
+	perService := []string{"id", "serviceId", "name", "apiKey", "pingId", "created", "updated"}
+	pingShape := regexp.MustCompile(migrations.PingIDPattern)
 	for i := range n {
 		imported, bulk := byID[serviceID(i)], byID[serviceID(n+i)]
 		if imported == nil || bulk == nil {
@@ -97,6 +100,9 @@ func TestGeneratedFileImportsAndBulkMatchesIt(t *testing.T) {
 			}
 			if got, want := r.GetString("name"), "Bench service "+serviceID(idx)[3:]; got != want {
 				t.Errorf("%s: name %q, want %q", serviceID(idx), got, want)
+			}
+			if !pingShape.MatchString(r.GetString("pingId")) {
+				t.Errorf("%s: pingId %q is not a lower-case UUID", serviceID(idx), r.GetString("pingId"))
 			}
 			if !idPattern.MatchString(r.Id) || r.GetDateTime("created").IsZero() || r.GetDateTime("updated").IsZero() {
 				t.Errorf("%s: id %q created %q updated %q: not PocketBase's shapes", serviceID(idx), r.Id, r.GetString("created"), r.GetString("updated"))

@@ -26,8 +26,11 @@ type stage struct {
 // scaleResult is everything measured at one scale; it is printed as a
 // table and saved as JSON for the summary.
 type scaleResult struct {
-	Services   int    `json:"services"`
-	Date       string `json:"date"`
+	Services int    `json:"services"`
+	Date     string `json:"date"`
+	// Mode is plain (POST /api/heartbeat, interval rule) or cron (cron jobs pinged in
+	// Healthchecks' dialect).
+	Mode       string `json:"mode,omitempty"`
 	Conditions string `json:"conditions"`
 	// DataPath says how the services got into the database: "cli import"
 	// or "bulk SQL".
@@ -56,7 +59,9 @@ type scaleResult struct {
 	OverviewMs    float64      `json:"overviewMs,omitempty"`
 	OverviewB     int64        `json:"overviewBytes,omitempty"`
 	Alert         *alertResult `json:"alert,omitempty"`
-	StopS         float64      `json:"stopS,omitempty"`
+	// After is, in cron mode, the fleet's counts by state just after the load.
+	After *fleetState `json:"after,omitempty"`
+	StopS float64     `json:"stopS,omitempty"`
 
 	Stages []stage `json:"stages"`
 	// StoppedAt is set when the run could not go on: the stage and why.
@@ -284,7 +289,7 @@ func table(w io.Writer, rows [][]string) {
 
 // printScale prints one scale's figures as a table.
 func printScale(w io.Writer, r scaleResult) {
-	fmt.Fprintf(w, "\n==== %s services (%s) ====\n", humanCount(r.Services), r.Date)
+	fmt.Fprintf(w, "\n==== %s services, %s (%s) ====\n", humanCount(r.Services), modeText(r.Mode), r.Date)
 	fmt.Fprintf(w, "conditions: %s\n", r.Conditions)
 	rows := [][]string{{"measure", "value"}}
 	add := func(k, v string) { rows = append(rows, []string{k, v}) }
@@ -318,11 +323,23 @@ func printScale(w io.Writer, r scaleResult) {
 		}
 		add("  latency p50 / p99 / max", fmt.Sprintf("%.2f / %.2f / %.2f ms (the slowest due at +%.1f s)", l.P50Ms, l.P99Ms, l.MaxMs, l.MaxAtS))
 		add("  max near minute boundaries (-1 s..+5 s)", fmt.Sprintf("%.2f ms; p99 away from them %.2f ms", l.BoundaryMaxMs, l.OffBoundaryP99Ms))
+		if len(l.Kinds) > 0 {
+			add("  requests by kind (acknowledged)", kindsText(l))
+		}
+		if l.FireAtS > 0 {
+			add("  around the */5 fire time (-1 s..+5 s)", fmt.Sprintf("at +%.1f s into the load: p99 %.2f ms, max %.2f ms", l.FireAtS, l.FireP99Ms, l.FireMaxMs))
+		}
 		add("  server CPU under load", fmt.Sprintf("%.1f %% of a core", r.LoadCPUPct))
+		if l.AchievedPS > 0 && r.LoadCPUPct > 0 {
+			add("  server CPU per request", fmt.Sprintf("%.0f µs", r.LoadCPUPct/100/l.AchievedPS*1e6))
+		}
 		if why := shortfall(r); why != "" {
 			add("  how far it got, and why", why)
 		}
 		add("  RSS under load (peak sampled)", fmt.Sprintf("%.1f MB", r.RSSLoadMB))
+	}
+	if f := r.After; f != nil {
+		add("fleet just after the load", fmt.Sprintf("%d up, %d late, %d down, %d unknown", f.Up, f.Late, f.Down, f.Unknown))
 	}
 	if r.IdleAfterCPUPct > 0 {
 		add("idle CPU, after the load", fmt.Sprintf("%.2f %% of a core (deadlines of the beaten services pending)", r.IdleAfterCPUPct))
@@ -364,7 +381,7 @@ func printSummary(w io.Writer, results []scaleResult) {
 	var passed, missed int
 	for _, r := range results {
 		for _, c := range checks(r) {
-			rows = append(rows, []string{humanCount(c.Scale), c.What, c.Target, c.Got, string(c.Result)})
+			rows = append(rows, []string{scaleLabel(r), c.What, c.Target, c.Got, string(c.Result)})
 			switch c.Result {
 			case pass:
 				passed++
@@ -373,7 +390,7 @@ func printSummary(w io.Writer, results []scaleResult) {
 			}
 		}
 		if r.StoppedAt != "" {
-			rows = append(rows, []string{humanCount(r.Services), "run stopped", "", r.StoppedAt, string(miss)})
+			rows = append(rows, []string{scaleLabel(r), "run stopped", "", r.StoppedAt, string(miss)})
 			missed++
 		}
 	}
@@ -419,4 +436,35 @@ func readResults(paths []string) ([]scaleResult, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// modeText describes a run's mode for its table's heading.
+func modeText(mode string) string {
+	if mode == "cron" {
+		return "cron jobs pinged in Healthchecks' dialect"
+	}
+	return "POST /api/heartbeat"
+}
+
+// scaleLabel is a run's scale in the summary, with its mode when not plain.
+func scaleLabel(r scaleResult) string {
+	if r.Mode == "cron" {
+		return humanCount(r.Services) + " cron"
+	}
+	return humanCount(r.Services)
+}
+
+// kindsText is the mix of a load's acknowledged requests, in a fixed order.
+func kindsText(l *loadResult) string {
+	var parts []string
+	for k := kindHeartbeat; k <= kindSlug; k++ {
+		if n := l.Kinds[k.String()]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	s := strings.Join(parts, ", ")
+	if l.FinishDelayS > 0 {
+		s += fmt.Sprintf(" (each finish %.1f s after its start, same rid)", l.FinishDelayS)
+	}
+	return s
 }

@@ -25,6 +25,9 @@ const (
 	benchEmail    = "scalebench@example.com"
 	benchPassword = "scalebench-password-1234"
 	benchReadKey  = "scalebench-read-key-0123456789abcdef"
+	// benchFleetKey is cron mode's api_keys key with the heartbeat scope for every
+	// service: the key of its /ping/<key>/<serviceId> pings.
+	benchFleetKey = "scalebench-fleet-ping-key-0123456789abcdef"
 )
 
 // scaleConfig is the configuration of one scale run.
@@ -50,6 +53,12 @@ type scaleConfig struct {
 	serverArgs     []string
 	jsonOut        string
 	keep           bool
+	// cron: every service a cron job (cronSpec), imported with --from healthchecks,
+	// pinged in Healthchecks' dialect (cronTarget).
+	cron bool
+	// alignFire (cron mode) puts a five-minute fire time, when a third of the fleet
+	// expects its ping at once, in the middle of the steady load.
+	alignFire bool
 }
 
 // scaleCmd is `scalebench scale`: load N services, start the server and
@@ -81,6 +90,8 @@ func scaleCmd(args []string) error {
 	fs.StringVar(&c.jsonOut, "json", "", "also write the result as JSON to this file")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work dir")
 	fs.DurationVar(&timeout, "timeout", 45*time.Minute, "hard bound on the whole run")
+	fs.BoolVar(&c.cron, "cron", false, "cron mode: every service a cron job with a pingId, a schedule (*/5 * * * *, 0 * * * *, 30 3 * * *), a zone and a grace, imported with --from healthchecks; the load pings GET /ping/<uuid>, /start and /0 with a rid, and /ping/<key>/<serviceId>")
+	fs.BoolVar(&c.alignFire, "alignFire", true, "cron mode: wait (up to 5 min) so that a */5 fire time, when a third of the fleet goes late at once, falls in the middle of the load")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -180,13 +191,19 @@ func conditions(pinned bool) string {
 // probe, status and overview, stop.
 func runScale(ctx context.Context, c scaleConfig) scaleResult {
 	_, pinned := pinArgs(c.serverCPU, []string{"x"})
-	r := &scaleResult{Services: c.services, Date: time.Now().UTC().Format("2006-01-02 15:04:05 UTC"), Conditions: conditions(pinned)}
+	r := &scaleResult{Services: c.services, Date: time.Now().UTC().Format("2006-01-02 15:04:05 UTC"), Conditions: conditions(pinned), Mode: "plain"}
 	u := &runner{r: r}
 	dir := filepath.Join(c.work, "data")
 	file := filepath.Join(c.work, "services.json")
+	gen := genFile
+	if c.cron {
+		r.Mode = "cron"
+		file = filepath.Join(c.work, "checks.json")
+		gen = genChecksFile
+	}
 	addr := ""
 
-	if err := u.step("gen services.json", func() error { return genFile(file, c.services) }); err != nil {
+	if err := u.step("gen "+filepath.Base(file), func() error { return gen(file, c.services) }); err != nil {
 		return u.stop("gen", err)
 	}
 	if err := u.step("load services", func() error { return loadServices(ctx, c, r, file, dir) }); err != nil {
@@ -198,9 +215,25 @@ func runScale(ctx context.Context, c scaleConfig) scaleResult {
 		if _, _, err := runCommand(ctx, argv, 0, tail); err != nil {
 			return fmt.Errorf("%w: %s", err, lastLine(tail.String()))
 		}
-		return insertReadKey(ctx, dir, benchReadKey, time.Now())
+		if err := insertReadKey(ctx, dir, benchReadKey, time.Now()); err != nil {
+			return err
+		}
+		if c.cron {
+			return insertAPIKey(ctx, dir, "scalebench fleet ping key", benchFleetKey, "heartbeat", time.Now())
+		}
+		return nil
 	}); err != nil {
 		return u.stop("superuser", err)
+	}
+	var fire time.Time // cron mode: the */5 fire time put in the load
+	if c.cron && c.alignFire {
+		if err := u.step("align a fire time with the load", func() error {
+			var err error
+			fire, err = alignFire(ctx, time.Now, c)
+			return err
+		}); err != nil {
+			return u.stop("align", err)
+		}
 	}
 	if c.warm {
 		every := warmInterval(c.services, c.rate)
@@ -294,9 +327,29 @@ func runScale(ctx context.Context, c scaleConfig) scaleResult {
 		}
 	}()
 
+	if !fire.IsZero() {
+		// The fleet was warmed before the fire time, so every */5 service expects its
+		// next ping at it: wait until it is half the load away.
+		if err := u.step("wait for the fire time", func() error {
+			return sleepCtx(ctx, time.Until(fire.Add(-c.duration/2)))
+		}); err != nil {
+			return u.stop("wait for the fire time", err)
+		}
+	}
 	loadErr := u.step("steady load and alert probe", func() error {
-		return loadPhase(ctx, c, r, srv, base, api, hook, alive)
+		return loadPhase(ctx, c, r, srv, base, api, hook, alive, fire)
 	})
+	if c.cron {
+		if err := u.step("states after the load", func() error {
+			var err error
+			r.After, err = fleetCounts(ctx, client, base)
+			return err
+		}); err != nil {
+			if err := alive(); err != nil {
+				return u.stop("states after the load", err)
+			}
+		}
+	}
 	if loadErr != nil {
 		if err := alive(); err != nil {
 			return u.stop("steady load", err)
@@ -365,6 +418,9 @@ func loadServices(ctx context.Context, c scaleConfig, r *scaleResult, file, dir 
 		defer cancel()
 		tail := newTail(4096)
 		argv := []string{c.bin, "import", file, "--dir", dir, "--dev=false"}
+		if c.cron {
+			argv = append(argv, "--from", "healthchecks")
+		}
 		d, peakKB, err := runCommand(ictx, argv, c.importRSSMB<<10, tail)
 		imp := &importResult{Seconds: d.Seconds(), PeakMB: float64(peakKB) / 1024, Output: lastLine(tail.String())}
 		r.Import = imp
@@ -378,6 +434,9 @@ func loadServices(ctx context.Context, c scaleConfig, r *scaleResult, file, dir 
 		if err == nil {
 			fmt.Fprintf(os.Stderr, "import %s: %.1f s, %.0f MB\n", humanCount(c.services), imp.Seconds, imp.PeakMB)
 			r.DataPath = "cli import (heartbeat-monitor import)"
+			if c.cron {
+				r.DataPath = "cli import (heartbeat-monitor import --from healthchecks)"
+			}
 			return nil
 		}
 		imp.Error = err.Error()
@@ -397,7 +456,7 @@ func loadServices(ctx context.Context, c scaleConfig, r *scaleResult, file, dir 
 	if err := migrateDir(ctx, c, dir); err != nil {
 		return err
 	}
-	if err := bulkInsertServices(ctx, dir, 0, c.services, time.Now()); err != nil {
+	if err := bulkInsertServices(ctx, dir, 0, c.services, time.Now(), c.cron); err != nil {
 		return err
 	}
 	r.BulkSeconds = time.Since(t0).Seconds()
@@ -436,7 +495,7 @@ func migrateDir(ctx context.Context, c scaleConfig, dir string) error {
 
 // loadPhase runs the steady open-loop load while sampling the server's RSS
 // and CPU, with the alert probe in the middle of it.
-func loadPhase(ctx context.Context, c scaleConfig, r *scaleResult, srv *server, base string, api *pbAPI, hook *hookReceiver, alive func() error) error {
+func loadPhase(ctx context.Context, c scaleConfig, r *scaleResult, srv *server, base string, api *pbAPI, hook *hookReceiver, alive func() error, fire time.Time) error {
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var peakKB atomic.Int64
@@ -480,7 +539,7 @@ func loadPhase(ctx context.Context, c scaleConfig, r *scaleResult, srv *server, 
 	cpu0, cerr0 := procCPU(srv.pid())
 	t0 := time.Now()
 	res := runLoad(lctx, loadConfig{baseURL: base, services: c.services, rate: c.rate, duration: c.duration,
-		inflight: c.inflight, timeout: 10 * time.Second})
+		inflight: c.inflight, timeout: 10 * time.Second, cron: c.cron, fleetKey: benchFleetKey, fire: fire})
 	cpu1, cerr1 := procCPU(srv.pid())
 	wall := time.Since(t0)
 	r.RSSLoadMB = float64(peakKB.Load()) / 1024
@@ -545,4 +604,54 @@ func lastServerLog(work string) string {
 		data = data[len(data)-8192:]
 	}
 	return lastLine(string(data))
+}
+
+// fireEvery is the period of the bench's most frequent schedule (*/5 * * * *).
+const fireEvery = 5 * time.Minute
+
+// alignFire picks the */5 fire time the load will straddle and, when the next one is too
+// soon for the stages before the load (start-up, settle, idle, about 20 s more), waits
+// until it has passed; the fleet is warmed after, so every */5 service expects its next
+// ping at the fire time returned.
+func alignFire(ctx context.Context, now func() time.Time, c scaleConfig) (time.Time, error) {
+	lead := c.settle + c.idle + 20*time.Second + c.duration/2
+	t := now()
+	fire := t.Truncate(fireEvery).Add(fireEvery)
+	if fire.Sub(t) < lead {
+		if err := sleepCtx(ctx, fire.Sub(t)+time.Second); err != nil {
+			return time.Time{}, err
+		}
+		fire = fire.Add(fireEvery)
+	}
+	return fire, nil
+}
+
+// fleetState is what /api/status says of the fleet as a whole (its "summary").
+type fleetState struct {
+	Up      int `json:"servicesUp"`
+	Late    int `json:"servicesLate"`
+	Down    int `json:"servicesDown"`
+	Unknown int `json:"servicesUnknown"`
+}
+
+// fleetCounts reads the fleet's counts from one small page of /api/status.
+func fleetCounts(ctx context.Context, client *http.Client, base string) (*fleetState, error) {
+	var buf strings.Builder
+	_, _, code, err := timedGet(ctx, client, base+"/api/status?perPage=1", http.Header{"Authorization": {"Bearer " + benchReadKey}}, &buf)
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("scalebench: /api/status?perPage=1: HTTP %d", code)
+	}
+	var reply struct {
+		Summary *fleetState `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(buf.String()), &reply); err != nil {
+		return nil, fmt.Errorf("scalebench: /api/status?perPage=1: %w", err)
+	}
+	if reply.Summary == nil {
+		return nil, errors.New("scalebench: /api/status?perPage=1: no summary in the reply")
+	}
+	return reply.Summary, nil
 }

@@ -17,7 +17,7 @@ func TestWarmFleetStoresEachServiceUp(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	app := newApp(t, data)
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	if err := bulkInsertServices(context.Background(), data, 0, n, now); err != nil {
+	if err := bulkInsertServices(context.Background(), data, 0, n, now, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := warmFleet(context.Background(), data, now, 4*time.Minute); err != nil {
