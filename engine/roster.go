@@ -235,26 +235,24 @@ func (f *roster) parsed(expr, tz string) (*schedule.Schedule, *time.Location) {
 	if expr == "" {
 		return nil, nil
 	}
-	s, ok := f.scheds[expr]
-	if !ok {
-		var err error
-		if s, err = schedule.Parse(expr); err != nil {
-			s = nil
-		}
-		f.scheds[expr] = s
-	}
-	loc, ok := f.locs[tz]
-	if !ok {
-		var err error
-		if loc, err = time.LoadLocation(tz); err != nil {
-			loc = nil
-		}
-		f.locs[tz] = loc
-	}
+	s, loc := cached(f.scheds, expr, schedule.Parse), cached(f.locs, tz, time.LoadLocation)
 	if s == nil || loc == nil {
 		return nil, nil
 	}
 	return s, loc
+}
+
+// cached is m's value for key, parsed and kept on first use; nil when it does not parse.
+func cached[T any](m map[string]*T, key string, parse func(string) (*T, error)) *T {
+	v, ok := m[key]
+	if !ok {
+		var err error
+		if v, err = parse(key); err != nil {
+			v = nil
+		}
+		m[key] = v
+	}
+	return v
 }
 
 func (f *roster) ext(en *entry) *extra {

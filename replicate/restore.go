@@ -16,18 +16,13 @@ var ErrNoReplica = errors.New("replicate: the replica holds no database")
 // state), to outputPath, which must not exist. The result passes SQLite's quick
 // integrity check.
 func Restore(ctx context.Context, rawURL, endpoint, outputPath string, timestamp time.Time, getenv func(string) string) error {
-	client, err := NewClient(rawURL, endpoint, getenv)
+	replica, opt, err := restoring(ctx, rawURL, endpoint, outputPath, getenv)
 	if err != nil {
 		return err
 	}
-	if err := client.Init(ctx); err != nil {
-		return fmt.Errorf("replicate: restore: %w", err)
-	}
-	opt := litestream.NewRestoreOptions()
-	opt.OutputPath = outputPath
 	opt.Timestamp = timestamp
 	opt.IntegrityCheck = litestream.IntegrityCheckQuick
-	if err := litestream.NewReplicaWithClient(nil, client).Restore(ctx, opt); err != nil {
+	if err := replica.Restore(ctx, opt); err != nil {
 		if errors.Is(err, litestream.ErrTxNotAvailable) || errors.Is(err, litestream.ErrNoSnapshots) {
 			return fmt.Errorf("%w (%s): %w", ErrNoReplica, Redact(rawURL), err)
 		}
@@ -40,22 +35,32 @@ func Restore(ctx context.Context, rawURL, endpoint, outputPath string, timestamp
 // keeps applying its new transactions every interval until ctx ends: a read-only
 // follower of a running server. Readers of outputPath must open it read-only.
 func Follow(ctx context.Context, rawURL, endpoint, outputPath string, interval time.Duration, getenv func(string) string) error {
-	client, err := NewClient(rawURL, endpoint, getenv)
+	replica, opt, err := restoring(ctx, rawURL, endpoint, outputPath, getenv)
 	if err != nil {
 		return err
 	}
-	if err := client.Init(ctx); err != nil {
-		return fmt.Errorf("replicate: follow: %w", err)
-	}
-	opt := litestream.NewRestoreOptions()
-	opt.OutputPath = outputPath
 	opt.Follow = true
 	if interval > 0 {
 		opt.FollowInterval = interval
 	}
-	err = litestream.NewReplicaWithClient(nil, client).Restore(ctx, opt)
+	err = replica.Restore(ctx, opt)
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("replicate: follow: %w", err)
 	}
 	return nil
+}
+
+// restoring is the replica of rawURL, its client ready, and restore options that write
+// to outputPath.
+func restoring(ctx context.Context, rawURL, endpoint, outputPath string, getenv func(string) string) (*litestream.Replica, litestream.RestoreOptions, error) {
+	opt := litestream.NewRestoreOptions()
+	opt.OutputPath = outputPath
+	client, err := NewClient(rawURL, endpoint, getenv)
+	if err != nil {
+		return nil, opt, err
+	}
+	if err := client.Init(ctx); err != nil {
+		return nil, opt, fmt.Errorf("replicate: restore: %w", err)
+	}
+	return litestream.NewReplicaWithClient(nil, client), opt, nil
 }
