@@ -5,34 +5,18 @@ import (
 	"slices"
 	"testing"
 
-	_ "github.com/heartbeat-monitor/heartbeat-monitor/migrations"
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
-	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tests"
 )
 
 // TestEachEngineServiceReadsEveryServiceOnce: the streamed read hands over every stored
 // service once, with its settings, and an error from the caller stops it.
 func TestEachEngineServiceReadsEveryServiceOnce(t *testing.T) {
-	app, err := tests.NewTestApp(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Cleanup()
-	col, err := app.FindCollectionByNameOrId("services")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := newTestApp(t)
 	for _, sid := range []string{"b", "a", "c"} {
-		r := core.NewRecord(col)
-		r.Set("serviceId", sid)
-		r.Set("group", "g-"+sid)
-		if err := app.Save(r); err != nil {
-			t.Fatal(err)
-		}
+		saveService(t, app, map[string]any{"serviceId": sid, "group": "g-" + sid})
 	}
 	var got []string
-	err = store.EachEngineService(app.DB(), func(r store.EngineServiceRow) error {
+	err := store.EachEngineService(app.DB(), func(r store.EngineServiceRow) error {
 		got = append(got, r.ServiceID+"/"+r.Group)
 		return nil
 	})
@@ -55,29 +39,11 @@ func TestEachEngineServiceReadsEveryServiceOnce(t *testing.T) {
 // where dbx's reflective read (by column name) puts it, for a service with every field
 // and a stored state set, so the two reads cannot drift apart.
 func TestEngineServiceScanMatchesColumns(t *testing.T) {
-	app, err := tests.NewTestApp(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Cleanup()
-	col, err := app.FindCollectionByNameOrId("services")
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent := core.NewRecord(col)
-	parent.Set("serviceId", "parent")
-	if err := app.Save(parent); err != nil {
-		t.Fatal(err)
-	}
-	r := core.NewRecord(col)
-	for k, v := range map[string]any{"serviceId": "svc", "name": "Name", "description": "Desc", "group": "grp",
+	app := newTestApp(t)
+	parent := saveService(t, app, map[string]any{"serviceId": "parent"})
+	r := saveService(t, app, map[string]any{"serviceId": "svc", "name": "Name", "description": "Desc", "group": "grp",
 		"interval": 61, "stalenessThreshold": 301, "paused": true, "pausedUntil": "2030-01-02 03:04:05.000Z",
-		"dependsOn": []string{parent.Id}, "reminderMinutes": 7} {
-		r.Set(k, v)
-	}
-	if err := app.Save(r); err != nil {
-		t.Fatal(err)
-	}
+		"dependsOn": []string{parent.Id}, "reminderMinutes": 7})
 	if _, err := app.DB().NewQuery(`INSERT INTO service_states (id, service, lastSeen, lastStatus, lastMessage, status, statusChangedAt, firstSeen)
 		VALUES ({:id}, {:id}, '2026-01-01 00:00:01.000Z', 'degraded', 'msg', 'late', '2026-01-01 00:00:02.000Z', '2025-12-31 00:00:00.000Z')`).
 		Bind(map[string]any{"id": r.Id}).Execute(); err != nil {

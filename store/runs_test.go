@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
-	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tests"
 )
 
 // TestLoadRunsPairsStartsAndFinishes: the runs a service page shows are paired from
@@ -15,20 +13,8 @@ import (
 // unknown length, a start no finish ended has no end, and plain beats and logs are not
 // runs at all.
 func TestLoadRunsPairsStartsAndFinishes(t *testing.T) {
-	app, err := tests.NewTestApp(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Cleanup()
-	col, err := app.FindCollectionByNameOrId("services")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := core.NewRecord(col)
-	svc.Set("serviceId", "backup")
-	if err := app.Save(svc); err != nil {
-		t.Fatal(err)
-	}
+	app := newTestApp(t)
+	svc := saveService(t, app, map[string]any{"serviceId": "backup"})
 	t0 := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
 	at := func(m int) string { return store.DBDate(t0.Add(time.Duration(m) * time.Minute)) }
 	const ridA, ridB, ridC = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002", "cccccccc-0000-4000-8000-000000000003"
