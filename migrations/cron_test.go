@@ -7,33 +7,13 @@ import (
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/migrations"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tests"
 )
-
-func cronMigration(t *testing.T) *core.Migration {
-	t.Helper()
-	for _, m := range core.AppMigrations.Items() {
-		if strings.HasSuffix(m.File, "_cron.go") {
-			return m
-		}
-	}
-	t.Fatal("no *_cron.go migration is registered")
-	return nil
-}
 
 // TestCronMigrationGivesEveryServiceAPingID: services made before pingId existed get a
 // distinct random UUID each, a new service gets one generated, and a hand-set pingId
 // that is no UUID is refused; the down migration removes the fields again.
 func TestCronMigrationGivesEveryServiceAPingID(t *testing.T) {
-	app, err := tests.NewTestApp(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Cleanup)
-	m := cronMigration(t)
-	if err := m.Down(app); err != nil {
-		t.Fatalf("down: %v", err)
-	}
+	app, m := beforeMigration(t, "_cron.go")
 	if _, err := app.DB().NewQuery(`INSERT INTO services (id, serviceId, interval, stalenessThreshold)
 		VALUES ('svcold000000001', 'old-1', 120, 300), ('svcold000000002', 'old-2', 120, 300)`).Execute(); err != nil {
 		t.Fatal(err)

@@ -1,43 +1,19 @@
 package migrations_test
 
 import (
-	"strings"
 	"testing"
 
 	_ "github.com/heartbeat-monitor/heartbeat-monitor/migrations"
 	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tests"
 )
-
-// serviceStatesMigration is the migration that moves the server's fields of services
-// into service_states.
-func serviceStatesMigration(t *testing.T) *core.Migration {
-	t.Helper()
-	for _, m := range core.AppMigrations.Items() {
-		if strings.HasSuffix(m.File, "_service_states.go") {
-			return m
-		}
-	}
-	t.Fatal("no *_service_states.go migration is registered")
-	return nil
-}
 
 // TestServiceStatesMigrationKeepsValues: a database made before service_states keeps
 // every service's state through the migration, and its interval and threshold 0 become
 // the defaults; the down migration puts the state back into services.
 func TestServiceStatesMigrationKeepsValues(t *testing.T) {
-	app, err := tests.NewTestApp(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Cleanup)
-	m := serviceStatesMigration(t)
-	if err := m.Down(app); err != nil {
-		t.Fatalf("down: %v", err)
-	}
+	app, m := beforeMigration(t, "_service_states.go")
 	// Rows as the old schema held them: one service that beat, one that never did.
-	_, err = app.DB().NewQuery(`INSERT INTO services (id, serviceId, interval, stalenessThreshold, lastSeen, lastStatus, lastMessage, status, statusChangedAt, firstSeen)
+	_, err := app.DB().NewQuery(`INSERT INTO services (id, serviceId, interval, stalenessThreshold, lastSeen, lastStatus, lastMessage, status, statusChangedAt, firstSeen)
 		VALUES ('svcbeat00000001', 'beat', 0, 0, '2026-11-26 12:00:00.000Z', 'degraded', 'disk 91%', 'degraded', '2026-11-26 11:59:00.000Z', '2026-01-01 00:00:00.000Z'),
 		       ('svcquiet0000001', 'quiet', 60, 90, '', '', '', 'unknown', '', '')`).Execute()
 	if err != nil {
