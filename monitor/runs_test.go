@@ -194,3 +194,16 @@ func TestRunsEncoding(t *testing.T) {
 		t.Errorf("a broken value reads as %+v", got)
 	}
 }
+
+// TestRestartGraceSameMillisecond: a beat stamped in the very millisecond the monitor
+// started (beats are kept to the millisecond) is not from before the start, so it gets
+// no restart grace (the start-up load then agrees with the running server).
+func TestRestartGraceSameMillisecond(t *testing.T) {
+	beat := at(95 * time.Millisecond)
+	started := at(95*time.Millisecond + 175213*time.Nanosecond)
+	s := Service{LastSeen: beat, LastStatus: "up", Interval: 2 * time.Minute, Threshold: 5 * time.Minute}
+	st := StateAt(s, Prior{Status: Up}, started, at(time.Second))
+	if want := beat.Add(2*time.Minute + time.Nanosecond); !st.Next.Equal(want) {
+		t.Errorf("next change %v, want %v (from the beat, not the start)", st.Next, want)
+	}
+}

@@ -56,7 +56,12 @@ func StateAt(s Service, prev Prior, startedAt, now time.Time) State {
 // clock before the start (an evaluation of the past) gets none.
 // A service on a schedule whose expected run came before the start is expected at the
 // start instead.
+//
+// Beats are stamped to the millisecond (the store's precision), so the start is compared
+// at that precision too: a beat in the very millisecond of the start is not from before
+// it.
 func graced(s Service, prev Status, startedAt, now time.Time) Service {
+	startedAt = startedAt.Truncate(time.Millisecond)
 	if !startedAt.IsZero() && !startedAt.After(now) && !s.LastSeen.IsZero() && s.LastSeen.Before(startedAt) && prev != Down {
 		if s.Expected.IsZero() {
 			s.LastSeen = startedAt
