@@ -167,7 +167,7 @@ func (l *Loader) SetRuns(id string, runs monitor.Runs) {
 	f := l.f
 	if slot, ok := f.byID.Get(id); ok {
 		en := &f.es[slot]
-		f.ext(en).runs = runs
+		f.cronOf(en).runs = runs
 		f.trim(en)
 	}
 }
@@ -344,7 +344,7 @@ func (e *Engine) Runs(id string) (monitor.Runs, bool) {
 	if !ok {
 		return monitor.Runs{}, false
 	}
-	r := f.x(&f.es[slot]).runs
+	r := f.cron(&f.es[slot]).runs
 	r.Open = slices.Clone(r.Open)
 	return r, true
 }
@@ -358,9 +358,9 @@ func (e *Engine) Ping(id string, p monitor.Ping, runs *monitor.Runs, message str
 		f := e.f
 		if slot, ok := f.byID.Get(id); ok {
 			en := &f.es[slot]
-			x := f.ext(en)
-			x.runs = *runs
-			x.runs.Open = slices.Clone(runs.Open)
+			c := f.cronOf(en)
+			c.runs = *runs
+			c.runs.Open = slices.Clone(runs.Open)
 			f.trim(en)
 			e.markDue(slot)
 		}

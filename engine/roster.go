@@ -47,7 +47,19 @@ type extra struct {
 	flapNoticeAt time.Time
 	pausedUntil  time.Time
 	reminder     time.Duration
-	// A schedule: its text and zone as set, and as parsed (sched nil: the interval rule).
+	cron         *cronJob // nil for a service with no cron settings and no runs
+}
+
+func (x *extra) empty() bool {
+	return len(x.parents) == 0 && x.open == nil && len(x.changes) == 0 && x.flapNoticeAt.IsZero() &&
+		x.pausedUntil.IsZero() && x.reminder == 0 && x.cron == nil
+}
+
+// cronJob is what a cron job has: its schedule's text and zone as set and as parsed
+// (sched nil: the interval rule), its grace, its bound on runs, and its runs. It hangs
+// off extra, so the many services with an extra for another reason (an open incident)
+// do not pay for it.
+type cronJob struct {
 	schedule, tz      string
 	sched             *schedule.Schedule
 	loc               *time.Location
@@ -55,10 +67,29 @@ type extra struct {
 	runs              monitor.Runs
 }
 
-func (x *extra) empty() bool {
-	return len(x.parents) == 0 && x.open == nil && len(x.changes) == 0 && x.flapNoticeAt.IsZero() &&
-		x.pausedUntil.IsZero() && x.reminder == 0 && x.schedule == "" && x.tz == "" && x.grace == 0 && x.maxRuntime == 0 &&
-		x.runs.Equal(monitor.Runs{})
+func (c *cronJob) empty() bool {
+	return c.schedule == "" && c.tz == "" && c.grace == 0 && c.maxRuntime == 0 && c.runs.Equal(monitor.Runs{})
+}
+
+// noCron is what a service without cron settings reads; it is never written.
+var noCron cronJob
+
+// cron is en's cron settings and runs, for reading.
+func (f *roster) cron(en *entry) *cronJob {
+	if c := f.x(en).cron; c != nil {
+		return c
+	}
+	return &noCron
+}
+
+// cronOf is en's cron settings and runs, made when missing, for writing; trim drops
+// them again when they are empty.
+func (f *roster) cronOf(en *entry) *cronJob {
+	x := f.ext(en)
+	if x.cron == nil {
+		x.cron = &cronJob{}
+	}
+	return x.cron
 }
 
 // noTime is a zero time.Time in an entry.
@@ -210,7 +241,9 @@ func (f *roster) fill(s int32, v Service) {
 	f.settle(en, v)
 	x := f.ext(en)
 	x.open, x.changes, x.flapNoticeAt = v.Open, v.Changes, v.FlapNoticeAt
-	x.runs = v.Runs
+	if !v.Runs.Equal(monitor.Runs{}) {
+		f.cronOf(en).runs = v.Runs
+	}
 	f.trim(en)
 }
 
@@ -224,8 +257,11 @@ func (f *roster) settle(en *entry, v Service) {
 	}
 	x := f.ext(en)
 	x.parents, x.pausedUntil, x.reminder = v.Parents, v.Model.PausedUntil, v.Reminder
-	x.schedule, x.tz, x.grace, x.maxRuntime = v.Schedule, v.Timezone, v.Grace, v.MaxRuntime
-	x.sched, x.loc = f.parsed(v.Schedule, v.Timezone)
+	if v.Schedule != "" || v.Timezone != "" || v.Grace != 0 || v.MaxRuntime != 0 || x.cron != nil {
+		c := f.cronOf(en)
+		c.schedule, c.tz, c.grace, c.maxRuntime = v.Schedule, v.Timezone, v.Grace, v.MaxRuntime
+		c.sched, c.loc = f.parsed(v.Schedule, v.Timezone)
+	}
 	f.trim(en)
 }
 
@@ -262,8 +298,11 @@ func (f *roster) ext(en *entry) *extra {
 	return en.x
 }
 
-// trim drops en's extra when nothing is in it.
+// trim drops en's extra, and its cron settings, when nothing is in them.
 func (f *roster) trim(en *entry) {
+	if en.x != nil && en.x.cron != nil && en.x.cron.empty() {
+		en.x.cron = nil
+	}
 	if en.x != nil && en.x.empty() {
 		en.x = nil
 	}
@@ -283,11 +322,12 @@ func (f *roster) model(en *entry) monitor.Service {
 	x := f.x(en)
 	m := monitor.Service{LastSeen: timeOf(en.lastSeen), LastStatus: f.str(en.lastSta), Interval: en.interval,
 		Threshold: en.threshold, Paused: en.flags&paused != 0, PausedUntil: x.pausedUntil}
-	if x.sched != nil && !m.LastSeen.IsZero() {
-		m.Expected, m.Grace = x.sched.Next(m.LastSeen, x.loc), x.grace
+	c := f.cron(en)
+	if c.sched != nil && !m.LastSeen.IsZero() {
+		m.Expected, m.Grace = c.sched.Next(m.LastSeen, c.loc), c.grace
 	}
-	if len(x.runs.Open) > 0 {
-		m.RunStarted, m.RunDeadline = x.runs.Bound(f.runBound(en, x))
+	if len(c.runs.Open) > 0 {
+		m.RunStarted, m.RunDeadline = c.runs.Bound(f.runBound(en, c))
 	}
 	return m
 }
@@ -295,13 +335,13 @@ func (f *roster) model(en *entry) monitor.Service {
 // runBound is how long a run of en may take when its start set no bound of its own:
 // maxRuntime, or else, as Healthchecks bounds a started check, the grace of a schedule
 // (the time between interval and threshold for the interval rule).
-func (f *roster) runBound(en *entry, x *extra) time.Duration {
+func (f *roster) runBound(en *entry, c *cronJob) time.Duration {
 	switch {
-	case x.maxRuntime > 0:
-		return x.maxRuntime
-	case x.sched != nil && x.grace > 0:
-		return x.grace
-	case x.sched != nil:
+	case c.maxRuntime > 0:
+		return c.maxRuntime
+	case c.sched != nil && c.grace > 0:
+		return c.grace
+	case c.sched != nil:
 		return monitor.DefaultGrace
 	}
 	interval, threshold := en.interval, en.threshold
@@ -316,19 +356,19 @@ func (f *roster) runBound(en *entry, x *extra) time.Duration {
 
 // service is en as a Service.
 func (f *roster) service(en *entry) Service {
-	x := f.x(en)
+	x, c := f.x(en), f.cron(en)
 	return Service{ID: en.id, ServiceID: en.sid, Name: en.name, Group: f.group(en), Model: f.model(en), LastMessage: en.msg,
 		Reminder: x.reminder, Parents: x.parents, State: monitor.Status(f.str(en.state)), Cause: monitor.Cause(f.str(en.cause)),
 		Since: timeOf(en.since), Open: x.open, Changes: slices.Clone(x.changes), FlapNoticeAt: x.flapNoticeAt,
-		Schedule: x.schedule, Timezone: x.tz, Grace: x.grace, MaxRuntime: x.maxRuntime, Runs: x.runs}
+		Schedule: c.schedule, Timezone: c.tz, Grace: c.grace, MaxRuntime: c.maxRuntime, Runs: c.runs}
 }
 
 func (f *roster) view(en *entry) View {
 	v := View{ID: en.id, ServiceID: en.sid, Name: en.name, Group: f.group(en), Model: f.model(en), LastMessage: en.msg,
 		State: monitor.Status(f.str(en.state)), Cause: monitor.Cause(f.str(en.cause)), Since: timeOf(en.since), Due: timeOfNs(en.due)}
-	if x := f.x(en); x != &noExtra {
-		v.Schedule, v.Timezone, v.MaxRuntime, v.Runs = x.schedule, x.tz, x.maxRuntime, x.runs
-		v.Runs.Open = slices.Clone(x.runs.Open)
+	if c := f.cron(en); c != &noCron {
+		v.Schedule, v.Timezone, v.MaxRuntime, v.Runs = c.schedule, c.tz, c.maxRuntime, c.runs
+		v.Runs.Open = slices.Clone(c.runs.Open)
 	}
 	if o := f.x(en).open; o != nil {
 		c := *o
