@@ -8,12 +8,13 @@ import (
 )
 
 // registryFleet hands n services to add as the start-up load does: every string is its
-// own allocation, as each row read from the database is.
+// own allocation, as each row read from the database is, and every service has a
+// pingId, as every stored one does.
 func registryFleet(n int) func(add func(ServiceKey)) error {
 	return func(add func(ServiceKey)) error {
 		for i := range n {
 			add(ServiceKey{RecordID: fmt.Sprintf("r%014d", i), ServiceID: fmt.Sprintf("svc-%07d", i),
-				Key: fmt.Sprintf("key-%020d", i)})
+				Key: fmt.Sprintf("key-%020d", i), PingID: fmt.Sprintf("be9c0000-0000-4000-8000-%012d", i)})
 		}
 		return nil
 	}
