@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -42,40 +41,17 @@ func TestKill9LosesNoAcknowledgedBeat(t *testing.T) {
 		srv.createService(t, fmt.Sprintf("k9-%02d", i), fmt.Sprintf("k9-key-0123456789-%02d", i))
 	}
 
-	var acked sync.Map // message -> serviceId
+	var acked sync.Map // message -> struct{}
 	var nAcked, nSent atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	for g := 0; g < 32; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				svc := (g + i) % services
-				msg := fmt.Sprintf("g%d-%d", g, i)
-				body := fmt.Sprintf(`{"serviceId":"k9-%02d","message":%q}`, svc, msg)
-				req, _ := http.NewRequest("POST", srv.URL+"/api/heartbeat", strings.NewReader(body))
-				req.Header.Set("Authorization", fmt.Sprintf("Bearer k9-key-0123456789-%02d", svc))
-				nSent.Add(1)
-				resp, err := client.Do(req)
-				if err != nil {
-					continue // the server is gone: nothing was acknowledged
-				}
-				raw, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err == nil && resp.StatusCode == 200 && strings.Contains(string(raw), `"success":true`) {
-					acked.Store(msg, svc)
-					nAcked.Add(1)
-				}
+	stopLoad := beatLoad{Workers: 32, Services: services, ServiceID: "k9-%02d", Key: "k9-key-0123456789-%02d",
+		Prefix: "g", Conns: 64, Timeout: 5 * time.Second,
+		Sent: func() { nSent.Add(1) },
+		Reply: func(msg string, _ int, ok bool) {
+			if ok {
+				acked.Store(msg, struct{}{})
+				nAcked.Add(1)
 			}
-		}(g)
-	}
+		}}.start(srv.URL)
 	// Kill at a moment when beats are in flight: right after the 1,500th acknowledgement.
 	deadline := time.Now().Add(30 * time.Second)
 	for nAcked.Load() < 1500 && time.Now().Before(deadline) {
@@ -85,28 +61,13 @@ func TestKill9LosesNoAcknowledgedBeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-srv.exited
-	close(stop)
-	wg.Wait()
+	stopLoad()
 	if nAcked.Load() < 1500 {
 		t.Fatalf("only %d beats acknowledged before the deadline", nAcked.Load())
 	}
 
 	db := openDB(t, filepath.Join(dir, "data.db"))
-	stored := map[string]bool{}
-	rows, err := db.Query("SELECT message FROM heartbeats WHERE message LIKE 'g%'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			t.Fatal(err)
-		}
-		stored[m] = true
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	stored := storedMessages(t, db, "g")
 	lost := 0
 	acked.Range(func(k, _ any) bool {
 		if !stored[k.(string)] {
@@ -146,32 +107,6 @@ func TestKill9LosesNoAcknowledgedBeat(t *testing.T) {
 	}
 }
 
-// storedMessages is the set of heartbeat messages in a data dir's database that start with prefix.
-func storedMessages(t *testing.T, dir, prefix string) map[string]bool {
-	t.Helper()
-	db := openDB(t, filepath.Join(dir, "data.db"))
-	stored := map[string]bool{}
-	rows, err := db.Query("SELECT message FROM heartbeats WHERE message LIKE ? || '%'", prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			t.Fatal(err)
-		}
-		if stored[m] {
-			t.Errorf("beat %s stored twice", m)
-		}
-		stored[m] = true
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return stored
-}
-
 // TestSIGTERMUnderLoadAnswersTruly stops the server with SIGTERM while beats are in
 // flight. Every beat answered 2xx is stored, and every beat answered 503 is not: clients
 // retry a 503, so a 503 for a stored beat stores it twice. Before, PocketBase's
@@ -189,47 +124,22 @@ func TestSIGTERMUnderLoadAnswersTruly(t *testing.T) {
 	}
 	var answered sync.Map // message -> HTTP status
 	var nAcked atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	for g := 0; g < 32; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				svc := (g + i) % services
-				msg := fmt.Sprintf("term-g%d-%d", g, i)
-				body := fmt.Sprintf(`{"serviceId":"st-%02d","message":%q}`, svc, msg)
-				req, _ := http.NewRequest("POST", srv.URL+"/api/heartbeat", strings.NewReader(body))
-				req.Header.Set("Authorization", fmt.Sprintf("Bearer st-key-%02d-sixteen", svc))
-				resp, err := client.Do(req)
-				if err != nil {
-					continue // no answer: the client cannot know, and nothing is asserted
-				}
-				if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-					resp.Body.Close()
-					continue
-				}
-				resp.Body.Close()
-				answered.Store(msg, resp.StatusCode)
-				if resp.StatusCode == 200 {
-					nAcked.Add(1)
-				}
+	// No answer (a timeout, a reset) is not recorded: the client cannot know, and nothing
+	// is asserted of it.
+	stopLoad := beatLoad{Workers: 32, Services: services, ServiceID: "st-%02d", Key: "st-key-%02d-sixteen",
+		Prefix: "term-g", Conns: 64, Timeout: 10 * time.Second,
+		Reply: func(msg string, code int, _ bool) {
+			answered.Store(msg, code)
+			if code == http.StatusOK {
+				nAcked.Add(1)
 			}
-		}(g)
-	}
+		}}.start(srv.URL)
 	deadline := time.Now().Add(30 * time.Second)
 	for nAcked.Load() < 1500 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	stopErr := srv.stop()
-	close(stop)
-	wg.Wait()
+	stopLoad()
 	if stopErr != nil {
 		t.Fatalf("graceful stop: %v", stopErr)
 	}
@@ -237,7 +147,7 @@ func TestSIGTERMUnderLoadAnswersTruly(t *testing.T) {
 		t.Fatalf("only %d beats acknowledged before the deadline", nAcked.Load())
 	}
 
-	stored := storedMessages(t, dir, "term-")
+	stored := storedMessages(t, openDB(t, filepath.Join(dir, "data.db")), "term-")
 	byStatus := map[int]int{}
 	lost, twice := 0, 0
 	answered.Range(func(k, v any) bool {

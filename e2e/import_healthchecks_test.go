@@ -18,45 +18,25 @@ func TestImportFromHealthchecks(t *testing.T) {
 	fixture := func(name string) string { return filepath.Join(repoRoot, "cli", "testdata", "healthchecks", name) }
 	imp := func(t *testing.T, wantOK bool, args ...string) string {
 		t.Helper()
-		out, err := hm(nil, append(append([]string{"import", "--from", "healthchecks"}, args...), "--dir", dir, "--dev=false")...)
-		if (err == nil) != wantOK {
-			t.Fatalf("import %v: error %v, want ok %t\n%s", args, err, wantOK, out)
-		}
-		return out
-	}
-	contains := func(t *testing.T, out string, want ...string) {
-		t.Helper()
-		for _, w := range want {
-			if !strings.Contains(out, w) {
-				t.Errorf("import output: missing %q in\n%s", w, out)
-			}
-		}
+		return hmImport(t, dir, wantOK, append([]string{"--from", "healthchecks"}, args...)...)
 	}
 	const (
 		fsBackup = "31365bce-8da9-4729-8ff3-aaa71d56b712" // the doc's simple check
 		dbBackup = "803f680d-e89b-492b-82ef-2be7b774a92d" // the doc's cron check
 	)
 
-	contains(t, imp(t, false, fixture("checks-readonly.json")), "read-only API key", "read-write key")
-	contains(t, imp(t, true, fixture("checks.json"), "--dryRun"), "services: 2 created", "dry run: nothing was saved")
+	importPrinted(t, imp(t, false, fixture("checks-readonly.json")), "read-only API key", "read-write key")
+	importPrinted(t, imp(t, true, fixture("checks.json"), "--dryRun"), "services: 2 created", "dry run: nothing was saved")
 	out := imp(t, true, fixture("checks.json"))
-	contains(t, out, `create service filesystem-backup: name "Filesystem Backup"`, "interval 3600, stalenessThreshold 4200",
+	importPrinted(t, out, `create service filesystem-backup: name "Filesystem Backup"`, "interval 3600, stalenessThreshold 4200",
 		`create service database-backup: name "Database Backup"`, `schedule "15 5 * * *", timezone "UTC", grace 1200`,
 		"note: service filesystem-backup: tags fs not imported", "services: 2 created, 0 updated, 0 unchanged")
 	if strings.Contains(out, fsBackup) || strings.Contains(out, dbBackup) {
 		t.Errorf("import printed a ping UUID:\n%s", out)
 	}
-	contains(t, imp(t, true, fixture("checks.json")), "services: 0 created, 0 updated, 2 unchanged")
+	importPrinted(t, imp(t, true, fixture("checks.json")), "services: 0 created, 0 updated, 2 unchanged")
 
-	s, err := startServer(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
+	s := serveDir(t, dir)
 
 	var page struct {
 		Items []struct {
@@ -99,21 +79,7 @@ func TestImportFromHealthchecks(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		status := map[string]string{}
-		var st struct {
-			Summary struct {
-				Results []struct {
-					ServiceID string `json:"serviceId"`
-					Status    string `json:"status"`
-				} `json:"results"`
-			} `json:"summary"`
-		}
-		if err := s.api(http.MethodGet, "/api/status", nil, &st); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range st.Summary.Results {
-			status[r.ServiceID] = r.Status
-		}
+		status := statuses(t, s)
 		if status["filesystem-backup"] == "up" {
 			if status["database-backup"] != "unknown" {
 				t.Errorf("database-backup, never pinged: got %q, want unknown", status["database-backup"])

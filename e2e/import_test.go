@@ -16,55 +16,35 @@ func TestImportRoundTrip(t *testing.T) {
 	fixture := func(name string) string { return filepath.Join(repoRoot, "cli", "testdata", name) }
 	imp := func(t *testing.T, args ...string) string {
 		t.Helper()
-		out, err := hm(nil, append(append([]string{"import"}, args...), "--dir", dir, "--dev=false")...)
-		if err != nil {
-			t.Fatalf("import %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
-	contains := func(t *testing.T, out string, want ...string) {
-		t.Helper()
-		for _, w := range want {
-			if !strings.Contains(out, w) {
-				t.Errorf("import output: missing %q in\n%s", w, out)
-			}
-		}
+		return hmImport(t, dir, true, args...)
 	}
 
 	headArgs := []string{fixture("services.head.json"), "--keys", fixture("api_keys.head.json")}
 	out := imp(t, append(headArgs, "--dryRun")...)
-	contains(t, out, "create service gmk-m6: ", `group "k3s-cluster"`, "stalenessThreshold 900",
+	importPrinted(t, out, "create service gmk-m6: ", `group "k3s-cluster"`, "stalenessThreshold 900",
 		`create key "imported key: group k3s-cluster": scopes heartbeat, key set from API_KEYS, covers gmk-m6, raspi4-8g, um760`,
 		"note: group k3s-cluster: notifications not imported (alerts not configured by import)",
 		"services: 4 created, 0 updated, 0 unchanged; keys: 3 created", "dry run: nothing was saved")
 
 	out = imp(t, fixture("services.init.json"))
-	contains(t, out, "services: 2 created, 0 updated, 0 unchanged; keys: 0 created")
+	importPrinted(t, out, "services: 2 created, 0 updated, 0 unchanged; keys: 0 created")
 	out = imp(t, headArgs...) // the dry run saved nothing: all four are created now
-	contains(t, out, "services: 4 created, 0 updated, 0 unchanged; keys: 3 created, 0 updated, 0 unchanged")
+	importPrinted(t, out, "services: 4 created, 0 updated, 0 unchanged; keys: 3 created, 0 updated, 0 unchanged")
 	if strings.Contains(out, "key-k3s-cluster") {
 		t.Errorf("import printed a key:\n%s", out)
 	}
 	out = imp(t, fixture("services.head-example.json"))
-	contains(t, out, "services: 9 created",
+	importPrinted(t, out, "services: 9 created",
 		"note: group infrastructure: auth.required=false not imported",
 		"note: service dev-service: notifications not imported (alerts not configured by import)",
 		`note: group production: uptimeThresholdSet "strict" not imported`)
 
 	// Idempotent: a second import of each changes nothing.
-	contains(t, imp(t, fixture("services.init.json")), "services: 0 created, 0 updated, 2 unchanged")
-	contains(t, imp(t, headArgs...), "services: 0 created, 0 updated, 4 unchanged; keys: 0 created, 0 updated, 3 unchanged")
-	contains(t, imp(t, fixture("services.head-example.json")), "services: 0 created, 0 updated, 9 unchanged")
+	importPrinted(t, imp(t, fixture("services.init.json")), "services: 0 created, 0 updated, 2 unchanged")
+	importPrinted(t, imp(t, headArgs...), "services: 0 created, 0 updated, 4 unchanged; keys: 0 created, 0 updated, 3 unchanged")
+	importPrinted(t, imp(t, fixture("services.head-example.json")), "services: 0 created, 0 updated, 9 unchanged")
 
-	s, err := startServer(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
+	s := serveDir(t, dir)
 
 	var page struct {
 		Items []serviceRecord `json:"items"`
@@ -125,11 +105,7 @@ func TestImportRoundTrip(t *testing.T) {
 // takes effect without a restart.
 func TestImportIntoRunningServer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	s, err := startServer(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.stop()
+	s := serveDir(t, dir)
 	post := func() int {
 		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/heartbeat", strings.NewReader(`{"serviceId":"service-1"}`))
 		req.Header.Set("Authorization", "Bearer your-secret-key-1")
@@ -143,9 +119,7 @@ func TestImportIntoRunningServer(t *testing.T) {
 	if got := post(); got != http.StatusNotFound {
 		t.Fatalf("before the import: %d, want 404", got)
 	}
-	if out, err := hm(nil, "import", filepath.Join(repoRoot, "cli", "testdata", "services.init.json"), "--dir", dir, "--dev=false"); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
-	}
+	hmImport(t, dir, true, filepath.Join(repoRoot, "cli", "testdata", "services.init.json"))
 	deadline := time.Now().Add(15 * time.Second)
 	for post() != http.StatusOK {
 		if time.Now().After(deadline) {

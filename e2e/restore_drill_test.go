@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,18 +58,7 @@ type drillHook struct {
 
 func newDrillHook(t *testing.T) *drillHook {
 	h := &drillHook{got: make(chan string, 64)}
-	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var v struct {
-			Event      string `json:"event"`
-			IncidentID string `json:"incidentId"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		h.got <- v.Event + " " + v.IncidentID
-	}))
-	t.Cleanup(h.Close)
+	h.Server = newEventHook(t, func(event, incident string) { h.got <- event + " " + incident })
 	return h
 }
 
@@ -141,37 +128,14 @@ func restoreDrill(t *testing.T, replicaURL string, env []string) {
 	// Beats under load, each acknowledgement timed.
 	var acked sync.Map // message -> time acknowledged
 	var nAcked atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				svc := (g + i) % services
-				msg := fmt.Sprintf("d%d-%d", g, i)
-				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/heartbeat",
-					strings.NewReader(fmt.Sprintf(`{"serviceId":"drill-%d","message":%q}`, svc, msg)))
-				req.Header.Set("Authorization", fmt.Sprintf("Bearer drill-key-0123456789-%d", svc))
-				resp, err := client.Do(req)
-				if err != nil {
-					continue // the server is gone: nothing acknowledged
-				}
-				raw, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err == nil && resp.StatusCode == http.StatusOK && strings.Contains(string(raw), `"success":true`) {
-					acked.Store(msg, time.Now())
-					nAcked.Add(1)
-				}
+	stopLoad := beatLoad{Workers: 8, Services: services, ServiceID: "drill-%d", Key: "drill-key-0123456789-%d",
+		Prefix: "d", Conns: 16, Timeout: 5 * time.Second,
+		Reply: func(msg string, _ int, ok bool) {
+			if ok {
+				acked.Store(msg, time.Now())
+				nAcked.Add(1)
 			}
-		}(g)
-	}
+		}}.start(srv.URL)
 	time.Sleep(2500 * time.Millisecond) // beats for a while, through several replication rounds
 	kill := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -179,8 +143,7 @@ func restoreDrill(t *testing.T, replicaURL string, env []string) {
 	}
 	killed = true
 	<-srv.exited
-	close(stop)
-	wg.Wait()
+	stopLoad()
 
 	// The machine is lost: its data directory with it.
 	if err := os.RemoveAll(dir); err != nil {
@@ -193,21 +156,7 @@ func restoreDrill(t *testing.T, replicaURL string, env []string) {
 	t.Logf("restored in %v", time.Since(start).Round(time.Millisecond))
 
 	db := openDB(t, filepath.Join(dir, "data.db"))
-	stored := map[string]bool{}
-	rows, err := db.Query("SELECT message FROM heartbeats WHERE message LIKE 'd%'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			t.Fatal(err)
-		}
-		stored[m] = true
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	stored := storedMessages(t, db, "d")
 	var due, lost, late int
 	var window time.Duration // the oldest missing acknowledgement, before the kill
 	acked.Range(func(k, v any) bool {

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -30,20 +28,11 @@ func TestKillAroundTransitions(t *testing.T) {
 	}
 	var mu sync.Mutex
 	delivered := map[string]int{} // "incident event" -> deliveries
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var v struct {
-			Event      string `json:"event"`
-			IncidentID string `json:"incidentId"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
+	hook := newEventHook(t, func(event, incident string) {
 		mu.Lock()
-		delivered[v.IncidentID+" "+v.Event]++
+		delivered[incident+" "+event]++
 		mu.Unlock()
-	}))
-	defer hook.Close()
+	})
 	if err := srv.api(http.MethodPost, "/api/collections/channels/records", map[string]any{
 		"name": "hook", "type": "webhook", "events": []string{"down", "up"}, "secrets": map[string]any{"url": hook.URL},
 	}, nil); err != nil {

@@ -25,23 +25,7 @@ func watchUUID(t *testing.T) string {
 // watchStatus is a service's status on s, from GET /api/status.
 func watchStatus(t *testing.T, s *server, serviceID string) string {
 	t.Helper()
-	var reply struct {
-		Summary struct {
-			Results []struct {
-				ServiceID string `json:"serviceId"`
-				Status    string `json:"status"`
-			} `json:"results"`
-		} `json:"summary"`
-	}
-	if err := s.api(http.MethodGet, "/api/status", nil, &reply); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range reply.Summary.Results {
-		if r.ServiceID == serviceID {
-			return r.Status
-		}
-	}
-	return ""
+	return statuses(t, s)[serviceID]
 }
 
 // TestWatchTheWatcher runs the README's "Watch the watcher" setup: two servers, each
