@@ -22,6 +22,9 @@ type beatLoad struct {
 	Prefix            string        // of every message, for finding the beats in the database
 	Conns             int           // idle connections kept to the server
 	Timeout           time.Duration // of each request
+	// Every, when set, paces each worker to one beat per Every (open loop at
+	// Workers/Every beats a second); zero sends the next beat as soon as a reply is in.
+	Every time.Duration
 	// Sent, when set, is called before each request goes out.
 	Sent func()
 	// Reply is called, from the workers, for every reply whose body was read: the beat's
@@ -40,11 +43,24 @@ func (l beatLoad) start(url string) (stop func()) {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
+			var tick <-chan time.Time
+			if l.Every > 0 {
+				t := time.NewTicker(l.Every)
+				defer t.Stop()
+				tick = t.C
+			}
 			for i := 0; ; i++ {
 				select {
 				case <-done:
 					return
 				default:
+				}
+				if tick != nil {
+					select {
+					case <-done:
+						return
+					case <-tick:
+					}
 				}
 				svc := (g + i) % l.Services
 				msg := fmt.Sprintf("%s%d-%d", l.Prefix, g, i)
