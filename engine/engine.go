@@ -84,7 +84,9 @@ type Config struct {
 	Logger    *slog.Logger
 	// RetryAfter is how soon services whose transitions failed to commit are tried again.
 	RetryAfter time.Duration
-	// MaxBatch bounds how many due services one commit carries.
+	// MaxBatch bounds how many due services one commit carries (default 500): when many
+	// fall due at once (every cron job of a schedule at its fire time), their changes go
+	// out in several short commits between which beats are written, not one long one.
 	MaxBatch int
 }
 
@@ -115,7 +117,7 @@ func New(cfg Config) *Engine {
 		cfg.RetryAfter = time.Second
 	}
 	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 5000
+		cfg.MaxBatch = 500
 	}
 	return &Engine{cfg: cfg, f: newRoster(0), wake: make(chan struct{}, 1)}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/ingest"
@@ -217,12 +218,57 @@ type TransitionRows struct {
 	Incidents, Logs, Notes [][]any // rows of IncidentColumns, LogColumns, NotificationColumns
 }
 
-// WriteTransitions runs rows in tx, the writer's transaction.
+// setStatusChunk is how many services' new states one statement stores.
+const setStatusChunk = 200
+
+// setStatuses is SQLSetStatus for n services at once: values (id, status, since) each.
+func setStatuses(n int) string {
+	return `INSERT INTO service_states (id, service, status, statusChangedAt)
+		SELECT column1, column1, column2, column3 FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?,?),", n), ",") + `)
+		WHERE EXISTS (SELECT 1 FROM services WHERE id = column1)
+		ON CONFLICT(id) DO UPDATE SET status = excluded.status, statusChangedAt = excluded.statusChangedAt`
+}
+
+// WriteTransitions runs rows in tx, the writer's transaction. The services' new states
+// are stored many to a statement (a fire time can change tens of thousands at once),
+// and every other statement is prepared once per call.
 func WriteTransitions(tx *sql.Tx, rows TransitionRows) error {
-	for _, u := range rows.Updates {
-		if _, err := tx.Exec(u[0].(string), u[1:]...); err != nil {
-			return fmt.Errorf("store: %s: %w", u[0], err)
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
 		}
+	}()
+	exec := func(q string, args ...any) error {
+		st, ok := stmts[q]
+		if !ok {
+			var err error
+			if st, err = tx.Prepare(q); err != nil {
+				return fmt.Errorf("store: prepare %s: %w", q, err)
+			}
+			stmts[q] = st
+		}
+		if _, err := st.Exec(args...); err != nil {
+			return fmt.Errorf("store: %s: %w", q, err)
+		}
+		return nil
+	}
+	var states []any // id, status, since of each SQLSetStatus, in order
+	for _, u := range rows.Updates {
+		if u[0] == SQLSetStatus {
+			states = append(states, u[3], u[1], u[2])
+			continue
+		}
+		if err := exec(u[0].(string), u[1:]...); err != nil {
+			return err
+		}
+	}
+	for len(states) > 0 {
+		n := min(len(states)/3, setStatusChunk)
+		if err := exec(setStatuses(n), states[:3*n]...); err != nil {
+			return err
+		}
+		states = states[3*n:]
 	}
 	for _, b := range []struct {
 		table string
