@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/store"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // TestEachEngineServiceReadsEveryServiceOnce: the streamed read hands over every stored
@@ -68,5 +69,40 @@ func TestEngineServiceScanMatchesColumns(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("streamed row\n %+v\nwant (by column name)\n %+v", got, want)
+	}
+}
+
+// TestStartupServiceScanMatchesColumns: the start-up scan reads every setting as the
+// reflective read does (the cron settings packed in one column, absent when empty), and
+// the key and pingId beside them; the state is left to the second scan.
+func TestStartupServiceScanMatchesColumns(t *testing.T) {
+	app := newTestApp(t)
+	plain := saveService(t, app, map[string]any{"serviceId": "plain", "name": "Plain", "interval": 61, "stalenessThreshold": 301})
+	cron := saveService(t, app, map[string]any{"serviceId": "cron", "schedule": "30 3 * * *", "timezone": "Europe/Riga",
+		"grace": 1800, "maxRuntime": 7200, "paused": true, "reminderMinutes": 7})
+	got := map[string]store.EngineServiceRow{}
+	keys := map[string]string{}
+	err := store.EachStartupService(app.DB(), func(r store.EngineServiceRow, apiKey, pingID string) error {
+		got[r.ID], keys[r.ID] = r, apiKey+" "+pingID
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []*core.Record{plain, cron} {
+		want, err := store.LoadEngineService(app.DB(), rec.Id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.ServiceRow.LastSeen, want.LastStatus, want.LastMessage, want.Status, want.StatusChangedAt, want.Runs = "", "", "", "", "", ""
+		if got[rec.Id] != want {
+			t.Errorf("start-up row of %s\n %+v\nwant\n %+v", rec.GetString("serviceId"), got[rec.Id], want)
+		}
+		if k := rec.GetString("apiKey") + " " + rec.GetString("pingId"); keys[rec.Id] != k || len(k) < 40 {
+			t.Errorf("key and pingId of %s: %q, want %q", rec.GetString("serviceId"), keys[rec.Id], k)
+		}
+	}
+	if c := got[cron.Id]; c.Schedule != "30 3 * * *" || c.Timezone != "Europe/Riga" || c.Grace != 1800 || c.MaxRuntime != 7200 {
+		t.Errorf("cron settings read at start-up: %+v", c.CronRow)
 	}
 }
