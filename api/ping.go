@@ -225,7 +225,7 @@ func (a *API) Ping(e *core.RequestEvent) error {
 		if !isUUID {
 			return refusePing(e, http.StatusBadRequest, pingBadRID)
 		}
-		p.RID = formatUUID(u)
+		p.RID = ingest.FormatUUID(u)
 	}
 	if s := first(q["timeout"]); s != "" && p.Kind == monitor.PingStart {
 		d, ok := parseTimeout(s)
@@ -398,22 +398,6 @@ func parseTimeout(s string) (time.Duration, bool) {
 		d = time.Duration(n * float64(time.Second))
 	}
 	return d, d > 0 && d <= maxRunTimeout
-}
-
-// formatUUID is u in lower-case text.
-func formatUUID(u [16]byte) string {
-	const hexdigits = "0123456789abcdef"
-	var b [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j], b[j+1] = hexdigits[c>>4], hexdigits[c&15]
-		j += 2
-	}
-	return string(b[:])
 }
 
 func first(v []string) string {

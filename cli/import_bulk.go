@@ -259,7 +259,6 @@ type serviceWriter struct {
 	stamp   string
 	rules   *serviceRules
 	keyGen  string         // the apiKey field's autogenerate pattern
-	pingGen string         // the pingId field's: a random v4 UUID
 	tmpl    []any          // what a save writes into each column of a new record
 	at      map[string]int // column -> position in tmpl
 	row     []any          // the row being inserted
@@ -287,7 +286,6 @@ func newServiceWriter(tx core.App, now time.Time) (*serviceWriter, error) {
 	w := &serviceWriter{tx: tx, now: now.UTC(), rules: rules, at: map[string]int{}}
 	w.stamp = w.now.Format(types.DefaultDateLayout)
 	w.keyGen = rules.key.field.AutogeneratePattern
-	w.pingGen = rules.pingID.field.AutogeneratePattern
 	var cols []string
 	for _, f := range col.Fields {
 		w.at[f.GetName()] = len(cols)
@@ -347,12 +345,8 @@ func (w *serviceWriter) applyDefaults(s *storedService) error {
 		}
 		s.APIKey = key
 	}
-	if s.PingID == "" && w.pingGen != "" {
-		id, err := security.RandomStringByRegex(w.pingGen)
-		if err != nil {
-			return fmt.Errorf("import: generate pingId: %w", err)
-		}
-		s.PingID = id
+	if s.PingID == "" {
+		s.PingID = ingest.NewUUID() // what the field's pattern makes, without its regex each time
 	}
 	return nil
 }

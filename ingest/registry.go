@@ -3,6 +3,7 @@
 package ingest
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"sync"
@@ -74,6 +75,31 @@ func newServiceSet(sizeHint int) *serviceSet {
 	// The key is read in place, for as long as the index compares it (no copy per probe).
 	t.byPing = slotindex.New(sizeHint, func(s int32) string { return unsafe.String(&t.svcs[s].ping[0], len(t.svcs[s].ping)) })
 	return t
+}
+
+// NewUUID is a random (version 4) UUID in lower-case text, from crypto/rand: a pingId.
+func NewUUID() string {
+	var u [16]byte
+	rand.Read(u[:]) // never fails (crypto/rand panics rather than return an error)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return FormatUUID(u)
+}
+
+// FormatUUID is u in lower-case text.
+func FormatUUID(u [16]byte) string {
+	const hexdigits = "0123456789abcdef"
+	var b [36]byte
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hexdigits[c>>4], hexdigits[c&15]
+		j += 2
+	}
+	return string(b[:])
 }
 
 // ParseUUID reads a UUID in its 36-character text form (any case) as its 16 bytes.

@@ -1,6 +1,9 @@
 package ingest
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestServiceByPing: a service is found by its pingId in any case; a rotated pingId
 // stops working at once, a deleted service's too, and a text that is not a UUID finds
@@ -39,5 +42,22 @@ func TestServiceByPing(t *testing.T) {
 		if _, ok := ParseUUID(bad); ok {
 			t.Errorf("%q parsed as a UUID", bad)
 		}
+	}
+}
+
+// TestNewUUID: a pingId made here is a random version-4 UUID in lower case, as the
+// field's pattern allows, and two are never the same.
+func TestNewUUID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		s := NewUUID()
+		u, ok := ParseUUID(s)
+		if !ok || FormatUUID(u) != s || s[14] != '4' || !strings.ContainsRune("89ab", rune(s[19])) {
+			t.Fatalf("%q is not a lower-case v4 UUID", s)
+		}
+		if seen[s] {
+			t.Fatalf("%q made twice", s)
+		}
+		seen[s] = true
 	}
 }
