@@ -3,12 +3,15 @@
 package main
 
 import (
+	"io"
 	"log"
+	"os"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/app"
 	"github.com/heartbeat-monitor/heartbeat-monitor/cli"
 	_ "github.com/heartbeat-monitor/heartbeat-monitor/migrations"
 	"github.com/pocketbase/pocketbase"
+	"github.com/spf13/pflag"
 )
 
 func main() {
@@ -35,9 +38,26 @@ func main() {
 	if err := f.MarkDeprecated("alertTick", "alerts are now decided at each service's deadline; the flag does nothing"); err != nil {
 		log.Fatal(err)
 	}
+	// PocketBase opens the database (DBConnect) before cobra parses the command line, so
+	// --sync is read from it first; every other flag is read when the server starts.
+	cfg.Sync = eagerFlag(os.Args[1:], "sync", cfg.Sync)
 	cli.Register(pb) // ping and run exit here, before PocketBase opens a data dir
 	app.Register(pb, &cfg)
 	if err := pb.Start(); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// eagerFlag is the value of --name in args (def when it is absent or args do not parse),
+// whatever other flags and commands they hold.
+func eagerFlag(args []string, name, def string) string {
+	fs := pflag.NewFlagSet("eager", pflag.ContinueOnError)
+	fs.ParseErrorsAllowlist.UnknownFlags = true
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	v := fs.String(name, def, "")
+	if err := fs.Parse(args); err != nil {
+		return def // cobra reports it when it parses the same line
+	}
+	return *v
 }
