@@ -156,7 +156,9 @@ stop_server() {
 }
 
 # start_ours DATA_DIR PORT: create the superuser, start our server pinned
-# to CPU 0 and wait for /api/health. Sets SERVER_PID.
+# to CPU 0 and wait for /api/health. Sets SERVER_PID. It runs with --sync normal,
+# the floor's synchronous setting, so the two are compared like for like; what the
+# default --sync full costs is measured by bench-sync.sh.
 start_ours() {
 	local data=$1 port=$2
 	mkdir -p "$data"
@@ -167,7 +169,7 @@ start_ours() {
 		return 1
 	}
 	${PIN_SERVER[@]+"${PIN_SERVER[@]}"} "$SERVER" serve --dir "$data" --dev=false \
-		--http "127.0.0.1:$port" --rateLimit 0 --keepHeartbeats 0 >"$data.server.log" 2>&1 &
+		--http "127.0.0.1:$port" --rateLimit 0 --keepHeartbeats 0 --sync normal >"$data.server.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	wait_healthy "http://127.0.0.1:$port/api/health" "$data.server.log"
