@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -26,27 +25,7 @@ func TestCronChecksImportWithTheirPingIDsAndBulkMatches(t *testing.T) {
 	if err := genChecksFile(file, n); err != nil {
 		t.Fatal(err)
 	}
-	data := filepath.Join(dir, "data")
-	app := newApp(t, data)
-	var out bytes.Buffer
-	app.RootCmd.SetOut(&out)
-	app.RootCmd.SetArgs([]string{"import", file, "--from", "healthchecks", "--dir", data})
-	if err := app.RootCmd.Execute(); err != nil {
-		t.Fatalf("import: %v\n%s", err, out.String())
-	}
-	if !strings.Contains(out.String(), "services: 24 created, 0 updated") {
-		t.Fatalf("import output:\n%s", out.String())
-	}
-	if err := bulkInsertServices(context.Background(), data, n, 2*n, time.Now(), true); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := app.FindAllRecords("services")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) != 2*n {
-		t.Fatalf("got %d services, want %d", len(recs), 2*n)
-	}
+	recs := importThenBulk(t, filepath.Join(dir, "data"), n, true, "import", file, "--from", "healthchecks")
 	shape := regexp.MustCompile(migrations.PingIDPattern)
 	seen := map[string]bool{}
 	zones := map[string]bool{}

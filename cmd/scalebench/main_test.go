@@ -24,6 +24,34 @@ import (
 
 // newApp is the real binary's app (import command, record hooks,
 // migrations) on dir, bootstrapped and migrated, without serving.
+// importThenBulk runs the real import (args, then --dir data) of services 0..n-1,
+// bulk-inserts services n..2n-1 beside them (cron ones with cron set) and returns every
+// service record.
+func importThenBulk(t *testing.T, data string, n int, cron bool, args ...string) []*core.Record {
+	t.Helper()
+	app := newApp(t, data)
+	var out bytes.Buffer
+	app.RootCmd.SetOut(&out)
+	app.RootCmd.SetArgs(append(args, "--dir", data))
+	if err := app.RootCmd.Execute(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out.String())
+	}
+	if want := fmt.Sprintf("services: %d created, 0 updated", n); !strings.Contains(out.String(), want) {
+		t.Fatalf("import output (want %q):\n%s", want, out.String())
+	}
+	if err := bulkInsertServices(context.Background(), data, n, 2*n, time.Now(), cron); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := app.FindAllRecords("services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2*n {
+		t.Fatalf("got %d services, want %d", len(recs), 2*n)
+	}
+	return recs
+}
+
 func newApp(t *testing.T, dir string) *pocketbase.PocketBase {
 	t.Helper()
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: dir})
@@ -56,29 +84,7 @@ func TestGeneratedFileImportsAndBulkMatchesIt(t *testing.T) {
 	if err := genFile(file, n); err != nil {
 		t.Fatal(err)
 	}
-	data := filepath.Join(dir, "data")
-	app := newApp(t, data)
-	var out bytes.Buffer
-	app.RootCmd.SetOut(&out)
-	app.RootCmd.SetArgs([]string{"import", file, "--dir", data})
-	if err := app.RootCmd.Execute(); err != nil {
-		t.Fatalf("import: %v\n%s", err, out.String())
-	}
-	if !strings.Contains(out.String(), "services: 40 created, 0 updated") {
-		t.Fatalf("import output:\n%s", out.String())
-	}
-
-	// The bulk path writes services n..2n-1 beside the imported 0..n-1.
-	if err := bulkInsertServices(context.Background(), data, n, 2*n, time.Now(), false); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := app.FindAllRecords("services")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) != 2*n {
-		t.Fatalf("got %d services, want %d", len(recs), 2*n)
-	}
+	recs := importThenBulk(t, filepath.Join(dir, "data"), n, false, "import", file)
 	byID := map[string]*core.Record{}
 	for _, r := range recs {
 		byID[r.GetString("serviceId")] = r
