@@ -6,23 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-monitor/heartbeat-monitor/api"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
-// pingStatus is one service's entry of /api/status with the cron-job fields.
-type pingStatus struct {
-	ServiceID      string  `json:"serviceId"`
-	Status         string  `json:"status"`
-	LastMessage    string  `json:"lastMessage"`
-	Running        bool    `json:"running"`
-	LastDuration   *int64  `json:"lastDuration"`
-	LastExitStatus *int    `json:"lastExitStatus"`
-	Schedule       string  `json:"schedule"`
-	Timezone       string  `json:"timezone"`
-	NextExpected   *string `json:"nextExpected"`
-	NextDeadline   *string `json:"nextDeadline"`
-}
+// pingStatus is one service's entry of /api/status, as the route writes it.
+type pingStatus = api.StatusResult
 
 func (h *harness) pingStatus(sid string) pingStatus {
 	h.t.Helper()
