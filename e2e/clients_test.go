@@ -493,7 +493,7 @@ func TestClientsReportRuns(t *testing.T) {
 			if r := c.run(t, env, "--exit", "4", "--rid", rid, "-m", "backup failed: disk full", "-q"); r.code != 0 {
 				t.Fatalf("--exit: exit %d stderr %q", r.code, r.stderr)
 			}
-			st := statusOf(t, svc)
+			st := statusWhen(t, svc, func(st runStatus) bool { return st.Status == "down" }) // decided by the engine's loop
 			if st.Running || st.Status != "down" || st.LastExitStatus == nil || *st.LastExitStatus != 4 || st.LastDuration == nil {
 				t.Errorf("after --exit 4: got %+v (lastExitStatus %v, lastDuration %v), want down, exit 4, a duration, not running",
 					st, deref(st.LastExitStatus), deref(st.LastDuration))
