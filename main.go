@@ -26,7 +26,7 @@ func main() {
 	f.IntVar(&cfg.KeepSummaries, "keepSummaries", cfg.KeepSummaries, "newest staleness summaries kept")
 	f.IntVar(&cfg.KeepIncidentsDays, "keepIncidentsDays", cfg.KeepIncidentsDays, "days closed incidents are kept")
 	f.StringVar(&cfg.Sync, "sync", app.DefaultSync, "SQLite's synchronous setting: full (each group commit waits for an fsync: survives a power cut) or normal (survives a crash of the process)")
-	f.StringVar(&cfg.Replicate, "replicate", cfg.Replicate, "replicate the database continuously with Litestream to file:///path or s3://bucket/path (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+	f.StringVar(&cfg.Replicate, "replicate", envOr("HEARTBEAT_REPLICATE", cfg.Replicate), "replicate the database continuously with Litestream to file:///path or s3://bucket/path (default $HEARTBEAT_REPLICATE; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
 	f.StringVar(&cfg.ReplicateEndpoint, "replicateEndpoint", cfg.ReplicateEndpoint, "S3-compatible endpoint for --replicate (MinIO, Tigris, R2); default AWS_ENDPOINT_URL_S3, else AWS")
 	f.IntVar(&cfg.FlapLimit, "flapLimit", cfg.FlapLimit, "state changes an hour past which a service gets one flapping notice instead of an alert per flip (0 turns it off)")
 	f.StringVar(&cfg.SelfPing, "selfPing", cfg.SelfPing, "a URL the server GETs every minute (a Healthchecks-style ping URL, or /ping/<pingId> of another instance), so someone is told when this server is gone")
@@ -60,4 +60,13 @@ func eagerFlag(args []string, name, def string) string {
 		return def // cobra reports it when it parses the same line
 	}
 	return *v
+}
+
+// envOr is the environment variable name, or def when it is unset or empty: the default
+// of a flag that a platform sets more easily as a secret (fly secrets set).
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -22,5 +23,29 @@ func TestSyncFlagReachesTheDatabase(t *testing.T) {
 		if err == nil || timedOut || !strings.Contains(string(out), "--sync") || !strings.Contains(string(out), "sometimes") {
 			t.Errorf("serve %s: err %v, output %q; want it to stop at once naming --sync", strings.Join(form, " "), err, out)
 		}
+	}
+}
+
+// TestReplicateFromEnvironment: HEARTBEAT_REPLICATE turns replication on without the
+// flag (a platform's secret, e.g. `fly secrets set`), and /api/health says so.
+func TestReplicateFromEnvironment(t *testing.T) {
+	t.Setenv("HEARTBEAT_REPLICATE", "file://"+t.TempDir()+"/replica")
+	srv, err := startServer(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	var health struct {
+		Data struct {
+			Replication struct {
+				Enabled bool `json:"enabled"`
+			} `json:"replication"`
+		} `json:"data"`
+	}
+	if err := srv.api(http.MethodGet, "/api/health", nil, &health); err != nil {
+		t.Fatal(err)
+	}
+	if !health.Data.Replication.Enabled {
+		t.Errorf("/api/health with HEARTBEAT_REPLICATE set: %+v, want replication on", health.Data.Replication)
 	}
 }
