@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"cmp"
 	"database/sql"
 	"encoding/json"
 	"strings"
@@ -219,11 +220,7 @@ func loadService(app core.App, eng *engine.Engine, now time.Time, serviceID stri
 	if !row.Status.IsIncident() {
 		svc.Cause = monitor.CauseNone
 	}
-	cron, err := store.LoadServiceCron(db, r.ID)
-	if err != nil {
-		return svc, err
-	}
-	cronFacts(&svc, cron, v, now)
+	cronFacts(&svc, v, now)
 	switch part {
 	case partHeader:
 		return svc, nil
@@ -248,30 +245,29 @@ func loadService(app core.App, eng *engine.Engine, now time.Time, serviceID stri
 // expected and whether a run is open. The next expected ping is the engine's (the run
 // the schedule expects after the last ping; lastSeen + interval under the interval
 // rule); a scheduled service never heard from expects the schedule's next run after now.
-func cronFacts(svc *views.Service, c store.CronRow, v engine.View, now time.Time) {
-	svc.Schedule, svc.Timezone = c.Schedule, c.Timezone
+func cronFacts(svc *views.Service, v engine.View, now time.Time) {
+	svc.Schedule, svc.Timezone, svc.MaxRuntime = v.Schedule, v.Timezone, v.MaxRuntime
 	if svc.Timezone == "" {
 		svc.Timezone = "UTC"
 	}
-	svc.MaxRuntime = store.Seconds(c.MaxRuntime, 0)
 	m := v.Model
 	switch {
-	case c.Schedule == "":
+	case v.Schedule == "":
 		if !m.LastSeen.IsZero() {
 			svc.Expected = m.LastSeen.Add(svc.Interval)
 		}
 	case !m.Expected.IsZero():
 		svc.Expected = m.Expected
 	default:
-		sched, err := schedule.Parse(c.Schedule)
+		sched, err := schedule.Parse(v.Schedule)
 		loc, lerr := time.LoadLocation(svc.Timezone)
 		if err == nil && lerr == nil { // refused on save: a bad one shows no time
 			svc.Expected = sched.Next(now, loc)
 		}
 	}
-	if c.Schedule != "" {
-		svc.ScheduleText = schedule.Describe(c.Schedule)
-		svc.Grace = store.Seconds(c.Grace, monitor.DefaultGrace)
+	if v.Schedule != "" {
+		svc.ScheduleText = schedule.Describe(v.Schedule)
+		svc.Grace = cmp.Or(v.Grace, monitor.DefaultGrace)
 	}
 	for _, o := range v.Runs.Open {
 		if svc.RunningSince.IsZero() || o.At.Before(svc.RunningSince) {

@@ -638,6 +638,7 @@ type View struct {
 	Due         time.Time             // zero when nothing is due without a new fact
 	Schedule    string                // "" for the interval rule
 	Timezone    string
+	Grace       time.Duration // as set; 0 means monitor.DefaultGrace
 	MaxRuntime  time.Duration
 	Runs        monitor.Runs // a copy
 }

@@ -367,7 +367,7 @@ func (f *roster) view(en *entry) View {
 	v := View{ID: en.id, ServiceID: en.sid, Name: en.name, Group: f.group(en), Model: f.model(en), LastMessage: en.msg,
 		State: monitor.Status(f.str(en.state)), Cause: monitor.Cause(f.str(en.cause)), Since: timeOf(en.since), Due: timeOfNs(en.due)}
 	if c := f.cron(en); c != &noCron {
-		v.Schedule, v.Timezone, v.MaxRuntime, v.Runs = c.schedule, c.tz, c.maxRuntime, c.runs
+		v.Schedule, v.Timezone, v.Grace, v.MaxRuntime, v.Runs = c.schedule, c.tz, c.grace, c.maxRuntime, c.runs
 		v.Runs.Open = slices.Clone(c.runs.Open)
 	}
 	if o := f.x(en).open; o != nil {

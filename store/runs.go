@@ -22,8 +22,6 @@ const (
 		FROM heartbeats WHERE service = {:id}
 		AND (kind IN ('start', 'fail', 'exit') OR (kind = '' AND (started != '' OR rid != '')))
 		ORDER BY created DESC, rowid DESC LIMIT {:n}`
-	// SQLServiceCron reads a service's cron-job settings by record id.
-	SQLServiceCron = "SELECT schedule, timezone, grace, maxRuntime FROM services s WHERE id = {:id}"
 )
 
 // runRow is a heartbeats row that begins or ends a run.
@@ -88,13 +86,4 @@ func LoadRuns(db dbx.Builder, recordID string, n int) ([]Run, error) {
 		out = append(out, run)
 	}
 	return out, nil
-}
-
-// LoadServiceCron reads the cron-job settings of service recordID.
-func LoadServiceCron(db dbx.Builder, recordID string) (CronRow, error) {
-	rows, err := queryAll[CronRow](db, SQLServiceCron, dbx.Params{"id": recordID}, "load cron settings")
-	if err != nil || len(rows) == 0 {
-		return CronRow{}, err
-	}
-	return rows[0], nil
 }
