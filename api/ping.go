@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,7 +78,7 @@ func parsePingPath(rest string) (t pingTarget, ok bool) {
 		return pingTarget{uuid: u, byUUID: true}, true
 	}
 	parts := strings.Split(rest, "/")
-	if len(parts) == 0 || len(parts) > 3 || slicesHasEmpty(parts) {
+	if len(parts) == 0 || len(parts) > 3 || slices.Contains(parts, "") {
 		return t, false
 	}
 	if u, isUUID := ingest.ParseUUID(parts[0]); isUUID && len(parts) <= 2 {
@@ -101,15 +103,6 @@ func parsePingPath(rest string) (t pingTarget, ok bool) {
 		t = a
 	}
 	return t, true
-}
-
-func slicesHasEmpty(parts []string) bool {
-	for _, p := range parts {
-		if p == "" {
-			return true
-		}
-	}
-	return false
 }
 
 // parseAction reads the last part of a ping path. An exit status above 255 is an
@@ -216,18 +209,18 @@ func (a *API) Ping(e *core.RequestEvent) error {
 	}
 	p := monitor.Ping{Kind: t.kind, Exit: t.exit}
 	created := false
-	var q map[string][]string
+	var q url.Values // nil when there is no query: its Get is still safe
 	if e.Request.URL.RawQuery != "" {
 		q = e.Request.URL.Query()
 	}
-	if rid := first(q["rid"]); rid != "" {
+	if rid := q.Get("rid"); rid != "" {
 		u, isUUID := ingest.ParseUUID(rid)
 		if !isUUID {
 			return refusePing(e, http.StatusBadRequest, pingBadRID)
 		}
 		p.RID = ingest.FormatUUID(u)
 	}
-	if s := first(q["timeout"]); s != "" && p.Kind == monitor.PingStart {
+	if s := q.Get("timeout"); s != "" && p.Kind == monitor.PingStart {
 		d, ok := parseTimeout(s)
 		if !ok {
 			return refusePing(e, http.StatusBadRequest, pingBadTimeout)
@@ -246,7 +239,7 @@ func (a *API) Ping(e *core.RequestEvent) error {
 		var refusal string
 		grant, refusal = a.Registry.AuthorizeBeat(t.sid, t.key)
 		switch {
-		case refusal == monitor.ErrUnknownService && first(q["create"]) == "1":
+		case refusal == monitor.ErrUnknownService && q.Get("create") == "1":
 			if grant, ok = a.createForPing(e, t.sid, t.key); !ok {
 				return refusePing(e, http.StatusNotFound, pingNotFound)
 			}
@@ -398,13 +391,6 @@ func parseTimeout(s string) (time.Duration, bool) {
 		d = time.Duration(n * float64(time.Second))
 	}
 	return d, d > 0 && d <= maxRunTimeout
-}
-
-func first(v []string) string {
-	if len(v) == 0 {
-		return ""
-	}
-	return v[0]
 }
 
 // createForPing creates the service sid for a ping with ?create=1, when key is an api
