@@ -5,6 +5,7 @@ package app
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heartbeat-monitor/heartbeat-monitor/alerting"
@@ -28,14 +29,17 @@ type server struct {
 	// read the database before a save cannot undo that save's update.
 	regMu            sync.Mutex
 	pollDone         chan struct{}
+	pollWG           sync.WaitGroup // the registry's poll, waited for at the stop
 	stopCheckpointer func()
-	now              func() time.Time
-	alerts           *alerting.Alerting
-	api              *api.API
-	dash             *dashboard.Dashboard
-	retention        *retention            // what each retention pass must look at (retention.go)
-	fast             *fastBeat             // POST /api/heartbeat ahead of PocketBase's router (fastbeat.go)
-	repl             *replicate.Replicator // --replicate (replicate.go); nil when off
+	// clock is the server's time source: time.Now, or a test's fixed clock (setNow),
+	// which a test may change while the server's goroutines read it.
+	clock     atomic.Pointer[func() time.Time]
+	alerts    *alerting.Alerting
+	api       *api.API
+	dash      *dashboard.Dashboard
+	retention *retention            // what each retention pass must look at (retention.go)
+	fast      *fastBeat             // POST /api/heartbeat ahead of PocketBase's router (fastbeat.go)
+	repl      *replicate.Replicator // --replicate (replicate.go); nil when off
 }
 
 // Register builds the monitor on app and binds every route, record hook and cron job.
@@ -46,8 +50,9 @@ func Register(app core.App, cfg *Config) {
 }
 
 func register(app core.App, cfg *Config) *server {
-	s := &server{app: app, cfg: cfg, reg: ingest.NewRegistry(), now: time.Now, fast: &fastBeat{app: app}}
-	clock := func() time.Time { return s.now() } // the tests set s.now after Register
+	s := &server{app: app, cfg: cfg, reg: ingest.NewRegistry(), fast: &fastBeat{app: app}}
+	s.setNow(time.Now)
+	clock := s.now // the tests change the clock after Register
 	s.alerts = alerting.New(app, clock)
 	s.dash = dashboard.New(app, s.alerts, clock)
 	s.dash.Canary = s.alerts.CanaryBanner
@@ -89,3 +94,9 @@ func register(app core.App, cfg *Config) *server {
 	bindSelfPing(app, s)
 	return s
 }
+
+// now is the server's time.
+func (s *server) now() time.Time { return (*s.clock.Load())() }
+
+// setNow replaces the server's clock (the tests fix it); safe while the server runs.
+func (s *server) setNow(now func() time.Time) { s.clock.Store(&now) }

@@ -26,9 +26,12 @@ func bindCrons(app core.App, s *server) {
 
 // prune applies the configured retention at now: a pass of s.retention, which looks
 // only at the services that may hold more than is kept (see retention.go).
-func (s *server) prune(now time.Time) error {
+func (s *server) prune(now time.Time) error { return s.pruneOn(s.app, now) }
+
+// pruneOn is prune through app (the tests count its statements).
+func (s *server) pruneOn(app core.App, now time.Time) error {
 	keep := store.Retention{Heartbeats: s.cfg.KeepHeartbeats, Logs: s.cfg.KeepLogs, Summaries: s.cfg.KeepSummaries, IncidentsDays: s.cfg.KeepIncidentsDays}
-	return s.retention.pass(s.app, keep, now)
+	return s.retention.pass(app, keep, now)
 }
 
 // cronJob wraps a cron body so a panic or error is logged instead of killing the process.

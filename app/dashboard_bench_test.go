@@ -69,7 +69,7 @@ func dashboardWith(t testing.TB, n int) *browser {
 	cfg := DefaultConfig()
 	cfg.ManualEngine = true
 	s := register(app, &cfg)
-	s.now = func() time.Time { return benchNow }
+	s.setNow(func() time.Time { return benchNow })
 	router, err := apis.NewRouter(app)
 	if err != nil {
 		t.Fatal(err)

@@ -80,7 +80,7 @@ func (s *server) start() error {
 		return err
 	}
 	s.pollDone = make(chan struct{})
-	go s.pollRegistry(s.pollDone)
+	s.pollWG.Go(func() { s.pollRegistry(s.pollDone) })
 	readers, ok := s.app.ConcurrentDB().(*dbx.DB)
 	if !ok {
 		return fmt.Errorf("app: unexpected read db type %T", s.app.ConcurrentDB())
@@ -94,7 +94,7 @@ func (s *server) start() error {
 // startAlerts starts the engine and the delivery worker, once the writer runs.
 func (s *server) startAlerts() error {
 	return s.alerts.Start(s.writer, alerting.Settings{FlapLimit: s.cfg.FlapLimit, ManualEngine: s.cfg.ManualEngine,
-		Retry: s.cfg.NotifyRetry, WorkerNow: s.now, CanaryAfter: s.cfg.CanaryAfter})
+		Retry: s.cfg.NotifyRetry, WorkerNow: *s.clock.Load(), CanaryAfter: s.cfg.CanaryAfter})
 }
 
 // stopAlerts stops the engine and the worker.
@@ -106,6 +106,7 @@ func (s *server) stop() {
 	if s.pollDone != nil {
 		close(s.pollDone)
 		s.pollDone = nil
+		s.pollWG.Wait() // a reload under way ends before the writer closes
 	}
 	if s.writer == nil {
 		return

@@ -55,9 +55,7 @@ func (c *countingApp) NonconcurrentDB() dbx.Builder { return c.writes }
 func historyStatements(t *testing.T, h *harness, now time.Time) int64 {
 	t.Helper()
 	c := newCountingApp(t, h.app)
-	h.s.app = c
-	defer func() { h.s.app = h.app }()
-	if err := h.s.prune(now); err != nil {
+	if err := h.s.pruneOn(c, now); err != nil {
 		t.Fatal(err)
 	}
 	return c.n.Load()
