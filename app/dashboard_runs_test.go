@@ -1,6 +1,7 @@
 package app
 
 import (
+	"iter"
 	"strings"
 	"testing"
 	"time"
@@ -29,20 +30,24 @@ func page(t *testing.T, b *browser, path string) *html.Node {
 	return doc
 }
 
-// nodes are the elements under n that match.
+// nodes are the elements that match: n itself, then those under it in document order.
 func nodes(n *html.Node, match func(*html.Node) bool) []*html.Node {
 	var out []*html.Node
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode && match(n) {
-			out = append(out, n)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
+	for d := range withDescendants(n) {
+		if d.Type == html.ElementNode && match(d) {
+			out = append(out, d)
 		}
 	}
-	walk(n)
 	return out
+}
+
+// withDescendants is n, then every node under it in document order.
+func withDescendants(n *html.Node) iter.Seq[*html.Node] {
+	return func(yield func(*html.Node) bool) {
+		if yield(n) {
+			n.Descendants()(yield)
+		}
+	}
 }
 
 func attrOf(n *html.Node, key string) string {
@@ -72,16 +77,11 @@ func textOf(n *html.Node) string {
 		return ""
 	}
 	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
+	for d := range withDescendants(n) {
+		if d.Type == html.TextNode {
+			b.WriteString(d.Data)
 		}
 	}
-	walk(n)
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
